@@ -1,0 +1,7 @@
+"""Entry point for `python -m localize`."""
+
+import sys
+
+from localize.cli import main
+
+sys.exit(main())

@@ -1,0 +1,186 @@
+"""The `localize` command line: thin commands over the library; errors become exit status 2."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from localize import __version__
+from localize.errors import LocalizeError, SpecError
+from localize.ingest import CheckedJob, check_job
+from localize.spec import job_schema, load_job
+
+EXIT_OK, EXIT_USER_ERROR, EXIT_INTERRUPTED = 0, 2, 130
+
+EPILOG = """examples:
+  localize validate samples/job.yaml
+  localize run samples/job.yaml                 # every market in the job
+  localize run samples/job.yaml --lang de-DE --lang fr-FR --force
+  localize schema > job.schema.json
+"""
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def summary(checked: CheckedJob) -> str:
+    """A readable summary of a checked job."""
+    job, source = checked.job, checked.source
+    video = source.video.video
+    assert video is not None
+    rows = [
+        f"job      {job.name} ({job.mode})",
+        f"video    {_relative(source.video.path)}: {source.duration:.3f} s, "
+        f"{video.display_width}x{video.display_height}, {video.frame_rate} fps, {video.codec}",
+    ]
+    for role, info in (("dialogue", source.dialogue), ("m&e", source.me)):
+        if info is not None:
+            stream = info.audio[0]
+            rows.append(
+                f"{role:<8} {_relative(info.path)}: {info.duration:.3f} s, "
+                f"{stream.sample_rate} Hz, {stream.channels} ch"
+            )
+    if not source.has_stems:
+        rows.append(f"mix      {_relative(source.mix.path)} (no stems: voice-over ducks the mix)")
+    speakers = ", ".join(
+        f"{s.name} (consent {s.consent_record_id or 'none'})" for s in job.speakers
+    )
+    rows.append(f"script   {len(job.script)} lines; speakers: {speakers}")
+    for market in job.markets:
+        translation = checked.translations.get(market.lang)
+        where = _relative(translation.source) if translation and translation.source else "-"
+        rows.append(f"market   {market.lang:<6} loudness {market.loudness:<12} {where}")
+    if checked.glossary is not None:
+        rows.append(f"glossary {len(checked.glossary.terms)} terms")
+    if checked.lexicon is not None:
+        rows.append(f"lexicon  {len(checked.lexicon.entries)} entries")
+    rows.append(f"output   {_relative(job.output.folder)}")
+    return "\n".join(rows)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    checked = check_job(load_job(args.job))
+    print(summary(checked))
+    print("OK")
+    return EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    print(json.dumps(job_schema(), indent=2))
+    return EXIT_OK
+
+
+def _bars(langs: list[str]) -> tuple[Callable[[str], Callable[[str, float, float], None]], list]:
+    from tqdm import tqdm
+
+    bars: list = []
+
+    def progress_for(lang: str) -> Callable[[str, float, float], None]:
+        bar = tqdm(
+            total=100,
+            desc=f"{lang:<6}",
+            unit="%",
+            leave=True,
+            bar_format="{desc} {bar} {n:.0f}% {postfix} [{elapsed}]",
+        )
+        bars.append(bar)
+
+        def update(step: str, done: float, total: float) -> None:
+            bar.n = round(100 * done / total, 1)
+            bar.set_postfix_str(step, refresh=False)
+            bar.refresh()
+
+        return update
+
+    return progress_for, bars
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from localize.pipeline import check_outputs, run_job
+
+    job = load_job(args.job)
+    if args.out is not None:
+        job = job.model_copy(
+            update={"output": job.output.model_copy(update={"folder": Path(args.out).resolve()})}
+        )
+    langs = args.lang or job.langs
+    checked = check_job(job, langs)
+    check_outputs(checked, langs, args.force)
+    progress_for, bars = _bars(langs)
+    try:
+        results = run_job(checked, langs, args.force, progress_for)
+    finally:
+        for bar in bars:
+            bar.close()
+    for result in results:
+        loud = result.mix.integrated_lufs
+        print(
+            f"{result.lang}: {_relative(result.folder)}  {result.seconds:.1f} s  "
+            f"{'n/a' if loud is None else f'{loud:.1f}'} LUFS  {len(result.findings)} findings"
+        )
+        for finding in result.findings:
+            where = f" [{finding.line}]" if finding.line else ""
+            print(f"  {finding.severity}{where} {finding.code}: {finding.message}")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="localize",
+        description="Localize a video into several markets: translated speech over the "
+        "untouched music-and-effects, one deliverable folder per language.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"localize {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    validate = sub.add_parser(
+        "validate",
+        help="check a job file and its media; print a summary or every error",
+        epilog="example:\n  localize validate samples/job.yaml",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    validate.add_argument("job", help="job file (YAML or JSON)")
+    validate.set_defaults(func=cmd_validate)
+    schema = sub.add_parser("schema", help="print the job file's JSON Schema")
+    schema.set_defaults(func=cmd_schema)
+    run = sub.add_parser(
+        "run",
+        help="render every market of a job into <output>/<lang>/",
+        epilog="examples:\n  localize run samples/job.yaml\n"
+        "  localize run samples/job.yaml --lang de-DE --out /tmp/out --force",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument("job", help="job file (YAML or JSON)")
+    run.add_argument("--lang", action="append", help="render only this market (repeatable)")
+    run.add_argument("--out", help="output folder (overrides the job's output.folder)")
+    run.add_argument("--force", action="store_true", help="overwrite existing language folders")
+    run.set_defaults(func=cmd_run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except SpecError as exc:
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except LocalizeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("interrupted; no partial output was kept", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,171 @@
+"""Ingest: probe the source clip and its stems, and check the job against the media."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+from localize import media
+from localize.errors import LocalizeError, MediaError, SpecError
+from localize.lexicon import Lexicon, load_lexicon
+from localize.phonemes import espeak_voice
+from localize.spec import Job
+from localize.translate import Glossary, ProvidedTranslator, Translation, load_glossary
+
+
+@dataclass(frozen=True)
+class SourceMedia:
+    """What the source clip is: picture, and where its dialogue and M&E come from."""
+
+    video: media.MediaInfo
+    dialogue: media.MediaInfo | None  # dialogue stem, None when only a mix exists
+    me: media.MediaInfo | None  # music-and-effects stem, None when only a mix exists
+    mix: media.MediaInfo  # the mix: a separate file, or the video file's own audio
+
+    @property
+    def duration(self) -> float:
+        return self.video.duration
+
+    @property
+    def frame_rate(self) -> Fraction:
+        assert self.video.video is not None
+        return self.video.video.frame_rate
+
+    @property
+    def has_stems(self) -> bool:
+        return self.dialogue is not None and self.me is not None
+
+
+@dataclass(frozen=True)
+class CheckedJob:
+    """A job whose files all exist, parse, and agree with each other."""
+
+    job: Job
+    source: SourceMedia
+    translations: dict[str, Translation]
+    glossary: Glossary | None
+    lexicon: Lexicon | None
+
+
+def _probe(job: Job, field: str, path: Path, problems: list[str]) -> media.MediaInfo | None:
+    try:
+        return media.probe(path)
+    except MediaError as exc:
+        problems.append(f"{job.path}: {field}: {exc}")
+        return None
+
+
+def _check_duration(
+    job: Job, field: str, info: media.MediaInfo, video: media.MediaInfo, problems: list[str]
+) -> None:
+    if not info.audio:
+        problems.append(f"{job.path}: {field}: {info.path} has no audio stream")
+    frame = video.frame_duration
+    if abs(info.duration - video.duration) > frame + 1e-6:
+        problems.append(
+            f"{job.path}: {field}: duration {info.duration:.3f} s differs from the video's "
+            f"{video.duration:.3f} s by more than one frame ({frame * 1000:.0f} ms)"
+        )
+
+
+def probe_source(job: Job) -> SourceMedia:
+    """Probe video, stems and mix; raise SpecError naming every unusable file or field."""
+    problems: list[str] = []
+    video = _probe(job, "source.video", job.source.video, problems)
+    if video is not None and video.video is None:
+        problems.append(f"{job.path}: source.video: {video.path} has no video stream")
+        video = None
+    stems = job.source.stems
+    dialogue = me = mix = None
+    if stems is not None:
+        dialogue = _probe(job, "source.stems.dialogue", stems.dialogue, problems)
+        me = _probe(job, "source.stems.me", stems.me, problems)
+    if job.source.mix is not None:
+        mix = _probe(job, "source.mix", job.source.mix, problems)
+    if video is not None:
+        for field, info in (
+            ("source.stems.dialogue", dialogue),
+            ("source.stems.me", me),
+            ("source.mix", mix),
+        ):
+            if info is not None:
+                _check_duration(job, field, info, video, problems)
+        if mix is None and job.source.mix is None:
+            mix = video
+            if not video.audio and stems is None:
+                problems.append(
+                    f"{job.path}: source: {video.path} has no audio; give stems or a mix"
+                )
+    if problems:
+        raise SpecError(problems)
+    assert video is not None and mix is not None
+    return SourceMedia(video=video, dialogue=dialogue, me=me, mix=mix)
+
+
+def _check_lines(job: Job, duration: float) -> list[str]:
+    problems = []
+    for index, line in enumerate(job.script):
+        for name in ("start", "end"):
+            value = getattr(line, name)
+            if value is not None and value > duration:
+                problems.append(
+                    f"{job.path}: script.{index}.{name}: {value:.3f} s lies outside the clip "
+                    f"(0 to {duration:.3f} s) (line {line.id})"
+                )
+        if job.mode == "voice-over" and line.start is None:
+            problems.append(
+                f"{job.path}: script.{index}.start: voice-over mode needs a start time "
+                f"for every line (line {line.id})"
+            )
+    return problems
+
+
+def _check_languages(job: Job) -> list[str]:
+    problems = []
+    for index, market in enumerate(job.markets):
+        try:
+            espeak_voice(market.lang)
+        except LocalizeError as exc:
+            problems.append(f"{job.path}: markets.{index}.lang: {exc}")
+    for index, speaker in enumerate(job.speakers):
+        ref = speaker.voice_reference
+        if ref is not None and not ref.is_file():
+            problems.append(f"{job.path}: speakers.{index}.voice_reference: {ref}: no such file")
+    return problems
+
+
+def check_job(job: Job, langs: list[str] | None = None) -> CheckedJob:
+    """Everything a run needs, checked before any work: media, times, languages, side files."""
+    langs = job.langs if langs is None else langs
+    problems = _check_languages(job)
+    unknown = [lang for lang in langs if lang not in job.langs]
+    problems += [f"{job.path}: markets: no market {lang!r} (have {job.langs})" for lang in unknown]
+    source: SourceMedia | None = None
+    try:
+        source = probe_source(job)
+    except SpecError as exc:
+        problems += exc.problems
+    if source is not None:
+        problems += _check_lines(job, source.duration)
+    translations: dict[str, Translation] = {}
+    translator = ProvidedTranslator()
+    for lang in langs:
+        if lang in unknown:
+            continue
+        try:
+            translations[lang] = translator.translate(job, lang)
+        except SpecError as exc:
+            problems += exc.problems
+    glossary = lexicon = None
+    try:
+        glossary = load_glossary(job.glossary) if job.glossary else None
+        for path in job.lexicons:
+            loaded = load_lexicon(path)
+            lexicon = loaded if lexicon is None else lexicon.merge(loaded)
+    except SpecError as exc:
+        problems += exc.problems
+    if problems:
+        raise SpecError(problems)
+    assert source is not None
+    return CheckedJob(job, source, translations, glossary, lexicon)

@@ -1,0 +1,203 @@
+"""Runs a checked job: for each market, dialogue, mix, master, stems and manifest."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from localize import media, mix
+from localize.deliver import FileHasher, FileRecord, staged_folder, write_manifest
+from localize.errors import RenderError, SpecError
+from localize.ingest import CheckedJob
+from localize.render import DialogueRender, Progress, render_voice_over
+from localize.translate import Finding, check_glossary
+
+# Share of a language's progress bar each stage takes (speech synthesis is quick; encoding is not).
+STAGE_WEIGHTS = {"speech": 30.0, "mix": 10.0, "encode": 60.0}
+
+
+@dataclass(frozen=True)
+class LanguageResult:
+    """What one market's render produced."""
+
+    lang: str
+    folder: Path
+    outputs: tuple[FileRecord, ...]
+    findings: tuple[Finding, ...]
+    mix: mix.MixReport
+    seconds: float  # wall time of this language's render
+
+
+def output_folder(checked: CheckedJob, lang: str) -> Path:
+    return checked.job.output.folder / lang
+
+
+def check_outputs(checked: CheckedJob, langs: list[str], force: bool) -> None:
+    """Refuse before any work when an output folder exists and --force was not given."""
+    existing = [str(output_folder(checked, lang)) for lang in langs]
+    existing = [path for path in existing if Path(path).exists()]
+    if existing and not force:
+        raise SpecError(
+            [
+                f"{checked.job.path}: output.folder: {path} exists; use --force to overwrite"
+                for path in existing
+            ]
+        )
+
+
+def _staged_progress(progress: Progress | None) -> Callable[[str], Progress]:
+    """Maps each stage's (done, total) onto one 0..100 bar for the language."""
+
+    def for_stage(stage: str) -> Progress:
+        names = list(STAGE_WEIGHTS)
+        offset = sum(STAGE_WEIGHTS[name] for name in names[: names.index(stage)])
+
+        def report(step: str, done: float, total: float) -> None:
+            if progress is not None and total > 0:
+                share = STAGE_WEIGHTS[stage] * min(1.0, done / total)
+                progress(stage, offset + share, 100.0)
+
+        return report
+
+    return for_stage
+
+
+def _inputs(checked: CheckedJob, lang: str, hasher: FileHasher) -> list[FileRecord]:
+    job, source = checked.job, checked.source
+    assert job.path is not None
+    records = [hasher.record("job", job.path), hasher.record("video", source.video.path)]
+    if source.dialogue is not None and source.me is not None:
+        records += [hasher.record("dialogue", source.dialogue.path)]
+        records += [hasher.record("me", source.me.path)]
+    if source.mix is not source.video:
+        records.append(hasher.record("mix", source.mix.path))
+    translation = checked.translations[lang]
+    if translation.source is not None:
+        records.append(hasher.record("translation", translation.source))
+    if job.glossary is not None:
+        records.append(hasher.record("glossary", job.glossary))
+    records += [hasher.record("lexicon", path) for path in job.lexicons]
+    return records
+
+
+def _master_audio(checked: CheckedJob, dialogue: DialogueRender, bed: np.ndarray) -> np.ndarray:
+    if checked.source.has_stems:
+        return mix.mix_over(bed, dialogue.samples)
+    # Only a mix: the original speech cannot be removed, so it is ducked under the new lines.
+    spans = [(line.start, line.end) for line in dialogue.lines]
+    envelope = mix.duck_envelope(len(bed), spans, dialogue.sample_rate)
+    return mix.mix_over(bed * envelope[:, None], dialogue.samples)
+
+
+def _mix_findings(report: mix.MixReport) -> list[Finding]:
+    if report.clipped_samples == 0:
+        return []
+    return [
+        Finding(
+            "Blocker",
+            "mix.clipping",
+            f"the master mix exceeds full scale on {report.clipped_samples} samples "
+            f"(peak {report.sample_peak_dbfs:+.1f} dBFS)",
+        )
+    ]
+
+
+def render_language(
+    checked: CheckedJob,
+    lang: str,
+    hasher: FileHasher,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> LanguageResult:
+    """Render one market into `<output>/<lang>/`; nothing is left behind if it fails."""
+    started = time.perf_counter()
+    job, source = checked.job, checked.source
+    stage = _staged_progress(progress)
+    bed, sample_rate = mix.read_bed(source)
+    dialogue = render_voice_over(checked, lang, sample_rate, stage("speech"))
+    master = _master_audio(checked, dialogue, bed)
+    report = mix.report(master, dialogue.samples, sample_rate)
+    stage("mix")("mix", 1, 1)
+    findings = list(dialogue.findings) + _mix_findings(report)
+    if checked.glossary is not None:
+        findings += check_glossary(job, checked.translations[lang], checked.glossary)
+    with staged_folder(output_folder(checked, lang), force) as folder:
+        outputs = _write_outputs(checked, folder, dialogue, master, stage("encode"))
+        write_manifest(
+            folder,
+            {
+                "job": job.name,
+                "language": lang,
+                "mode": job.mode,
+                "loudness_spec": job.market(lang).loudness,
+                "inputs": _inputs(checked, lang, hasher),
+                "outputs": outputs,
+                "lines": dialogue.lines,
+                "mix": report,
+                "me_sample_identical": source.me is not None,
+                "consent": {s.name: s.consent_record_id for s in job.speakers},
+                "ai_generated": {"speech": True, "picture": False},
+                "findings": findings,
+            },
+        )
+    folder = output_folder(checked, lang)
+    outputs = [
+        FileRecord(r.role, str(folder / Path(r.path).name), r.sha256, r.bytes) for r in outputs
+    ]
+    seconds = time.perf_counter() - started
+    return LanguageResult(lang, folder, tuple(outputs), tuple(findings), report, seconds)
+
+
+def _write_outputs(
+    checked: CheckedJob,
+    folder: Path,
+    dialogue: DialogueRender,
+    master: np.ndarray,
+    progress: Progress,
+) -> list[FileRecord]:
+    source, settings = checked.source, checked.job.output
+    hasher = FileHasher()
+    media.write_audio(folder / "dialogue.wav", dialogue.samples, dialogue.sample_rate)
+    records = [hasher.record("dialogue", folder / "dialogue.wav")]
+    if source.me is not None:
+        media.copy_audio_lossless(source.me.path, folder / "me.wav")
+        if media.audio_sample_hash(folder / "me.wav") != media.audio_sample_hash(source.me.path):
+            raise RenderError(f"{folder / 'me.wav'}: M&E samples differ from {source.me.path}")
+        records.append(hasher.record("me", folder / "me.wav"))
+    mix_wav = folder / ".mix.wav"
+    media.write_audio(mix_wav, master, dialogue.sample_rate, subtype="FLOAT")
+    try:
+        media.encode_master(
+            source.video.path,
+            mix_wav,
+            folder / "master.mp4",
+            crf=settings.crf,
+            preset=settings.preset,
+            video_codec=settings.video_codec,
+            audio_bitrate=settings.audio_bitrate,
+            progress=lambda done, total: progress("encode", done, total),
+        )
+    finally:
+        mix_wav.unlink(missing_ok=True)
+    return [hasher.record("master", folder / "master.mp4"), *records]
+
+
+def run_job(
+    checked: CheckedJob,
+    langs: list[str] | None = None,
+    force: bool = False,
+    progress_for: Callable[[str], Progress | None] | None = None,
+) -> list[LanguageResult]:
+    """Render every requested market, one after another, sharing the source analysis."""
+    langs = checked.job.langs if langs is None else langs
+    check_outputs(checked, langs, force)
+    hasher = FileHasher()
+    results = []
+    for lang in langs:
+        progress = progress_for(lang) if progress_for is not None else None
+        results.append(render_language(checked, lang, hasher, force, progress))
+    return results

@@ -1,0 +1,173 @@
+"""Per-language rendering of the dialogue; this module holds the voice-over mode."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from localize import mix
+from localize.errors import RenderError
+from localize.ingest import CheckedJob
+from localize.phonemes import Speech, espeak_voice, synthesize
+from localize.spec import Line
+from localize.translate import Finding
+
+Progress = Callable[[str, float, float], None]  # (step, done, total)
+
+# Stock espeak-ng voice variants per speaker gender (voice-over is openly a different voice).
+VARIANTS = {"female": "f3", "male": "m3", None: None}
+# A line may run this long past its slot before it counts as spilling (one 25 fps frame).
+SPILL_TOLERANCE = 0.040
+# Fitting a line's rate is done in a few passes because espeak's words-per-minute is not
+# exactly proportional to duration.
+FIT_PASSES = 3
+
+
+@dataclass(frozen=True)
+class PlacedLine:
+    """One translated line as rendered: its slot, where its speech landed, and how it was fitted."""
+
+    id: str
+    speaker: str
+    text: str
+    slot_start: float  # the source line's slot, seconds in the clip
+    slot_end: float
+    start: float  # the rendered speech, seconds in the clip
+    end: float
+    rate: float  # speaking rate relative to the voice's default (1.0)
+    overflow: float  # seconds past the slot end still left at the rate bound (0 when it fits)
+    gain_db: float  # level applied to match the source line
+    voice: str  # the espeak-ng voice used
+    ipa: str  # the phonemes spoken
+
+
+@dataclass(frozen=True, eq=False)
+class DialogueRender:
+    """A language's new dialogue stem and what happened to each line."""
+
+    lang: str
+    samples: np.ndarray  # (N,) float32 at sample_rate
+    sample_rate: int
+    lines: tuple[PlacedLine, ...]
+    findings: tuple[Finding, ...]
+
+
+def slots(script: list[Line], duration: float) -> list[tuple[float, float]]:
+    """(start, end) of each line's slot: its own end, else the next line's start, else clip end."""
+    result = []
+    for index, line in enumerate(script):
+        assert line.start is not None, "checked by ingest for voice-over"
+        following = [ln.start for ln in script[index + 1 :] if ln.start is not None]
+        end = line.end if line.end is not None else min([*following, duration])
+        result.append((line.start, end))
+    return result
+
+
+def _speak(text: str, lang: str, rate: float, checked: CheckedJob, variant: str | None) -> Speech:
+    return synthesize(text, lang, checked.lexicon, rate=rate, voice_variant=variant).trimmed()
+
+
+def fit_rate(
+    text: str, lang: str, slot: float, checked: CheckedJob, variant: str | None
+) -> tuple[Speech, float]:
+    """Synthesize `text` at the default rate, or as much faster as the slot needs (job bounds)."""
+    bounds = checked.job.timing
+    rate = 1.0
+    speech = _speak(text, lang, rate, checked, variant)
+    for _ in range(FIT_PASSES):
+        if speech.duration <= slot or rate >= bounds.max_rate:
+            break
+        rate = min(bounds.max_rate, rate * speech.duration / slot * 1.01)
+        speech = _speak(text, lang, rate, checked, variant)
+    return speech, rate
+
+
+def _timing_findings(line: Line, placed: PlacedLine, next_start: float | None) -> list[Finding]:
+    findings = []
+    if placed.overflow > 0:
+        findings.append(
+            Finding(
+                "Issue",
+                "timing.overflow",
+                f"runs {placed.overflow * 1000:.0f} ms past its slot at the rate bound "
+                f"{placed.rate:.2f}; ask for a shorter adaptation",
+                line=line.id,
+                time=placed.slot_end,
+            )
+        )
+    if next_start is not None and placed.end > next_start + SPILL_TOLERANCE:
+        findings.append(
+            Finding(
+                "Blocker",
+                "timing.spill",
+                f"speech runs {(placed.end - next_start) * 1000:.0f} ms into the next line",
+                line=line.id,
+                time=next_start,
+            )
+        )
+    return findings
+
+
+def render_voice_over(
+    checked: CheckedJob, lang: str, sample_rate: int, progress: Progress | None = None
+) -> DialogueRender:
+    """Speak every translated line with a stock voice, fitted into its slot and level-matched."""
+    job, source = checked.job, checked.source
+    translation = checked.translations[lang]
+    n_samples = round(source.duration * sample_rate)
+    track = np.zeros(n_samples, dtype=np.float32)  # (N,)
+    reference = mix.reference_dialogue(source, sample_rate)
+    placed_lines: list[PlacedLine] = []
+    findings: list[Finding] = []
+    line_slots = slots(job.script, source.duration)
+    voice = espeak_voice(lang)
+    for index, (line, (slot_start, slot_end)) in enumerate(
+        zip(job.script, line_slots, strict=True)
+    ):
+        variant = VARIANTS[job.speaker(line.speaker).gender]
+        text = translation.lines[line.id]
+        speech, rate = fit_rate(text, lang, slot_end - slot_start, checked, variant)
+        audio = mix.resample(speech.samples, speech.sample_rate, sample_rate)
+        gain_db = mix.match_level(audio, reference, slot_start, slot_end, sample_rate)
+        begin = round(slot_start * sample_rate)
+        audio = audio[: max(0, n_samples - begin)] * np.float32(10 ** (gain_db / 20))
+        track[begin : begin + len(audio)] += audio
+        end = slot_start + speech.duration
+        placed = PlacedLine(
+            id=line.id,
+            speaker=line.speaker,
+            text=text,
+            slot_start=slot_start,
+            slot_end=slot_end,
+            start=slot_start,
+            end=end,
+            rate=rate,
+            overflow=max(0.0, end - slot_end - 1e-3),
+            gain_db=gain_db,
+            voice=voice + (f"+{variant}" if variant else ""),
+            ipa=speech.phonemes.ipa(),
+        )
+        next_start = line_slots[index + 1][0] if index + 1 < len(line_slots) else None
+        findings += _timing_findings(line, placed, next_start)
+        if end > source.duration:
+            findings.append(
+                Finding(
+                    "Blocker",
+                    "timing.clip_end",
+                    "speech runs past the end of the clip",
+                    line=line.id,
+                    time=source.duration,
+                )
+            )
+        placed_lines.append(placed)
+        if progress is not None:
+            progress("speech", index + 1, len(job.script))
+    peak = float(np.max(np.abs(track), initial=0.0))
+    if peak > 1.0:
+        raise RenderError(
+            f"{lang}: the new dialogue stem peaks at {20 * np.log10(peak):+.1f} dBFS where lines "
+            "overlap; fix the line times in the script"
+        )
+    return DialogueRender(lang, track, sample_rate, tuple(placed_lines), tuple(findings))

@@ -1,0 +1,113 @@
+"""Shared fixtures: seconds-long generated jobs (video, stems, translations) for pipeline tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+
+from localize import media
+
+RATE = 48000
+FPS = 25
+SIZE = (160, 120)  # (W, H): tiny frames keep encodes fast
+
+
+def write_video(
+    path: Path, seconds: float, fps: Fraction = Fraction(FPS), audio: Path | None = None
+) -> None:
+    """A moving gradient clip, so the encoder has real content to code."""
+    n_frames = round(seconds * fps)
+    width, height = SIZE
+    x = np.linspace(0, 255, width, dtype=np.float32)[None, :]
+    y = np.linspace(0, 255, height, dtype=np.float32)[:, None]
+    with media.FrameWriter(path, width, height, fps, preset="ultrafast", audio=audio) as writer:
+        for index in range(n_frames):
+            frame = np.stack(
+                [(x + 5 * index) % 256 + 0 * y, (y + 3 * index) % 256 + 0 * x, 128 + 0 * (x + y)],
+                axis=-1,
+            )
+            writer.write(frame.astype(np.uint8))
+
+
+def speech_like(seconds: float, spans: list[tuple[float, float]], seed: int = 1) -> np.ndarray:
+    """(N,) a voiced buzz inside each span, silence elsewhere: a stand-in dialogue stem."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(round(seconds * RATE)) / RATE
+    buzz = 0.2 * np.sign(np.sin(2 * np.pi * 140 * t)) * (0.6 + 0.4 * np.sin(2 * np.pi * 4 * t))
+    gate = np.zeros_like(t)
+    for start, end in spans:
+        gate[(t >= start) & (t < end)] = 1.0
+    return (buzz * gate + 0.001 * rng.standard_normal(len(t))).astype(np.float32)
+
+
+def ambience(seconds: float, seed: int = 2) -> np.ndarray:
+    """(N, 2) quiet stereo noise with a soft tone: a stand-in M&E stem."""
+    rng = np.random.default_rng(seed)
+    n = round(seconds * RATE)
+    t = np.arange(n) / RATE
+    tone = 0.05 * np.sin(2 * np.pi * 220 * t)
+    noise = 0.02 * rng.standard_normal((n, 2))
+    return (noise + tone[:, None]).astype(np.float32)
+
+
+LINES = [
+    {"id": "L1", "speaker": "Ava", "text": "Good morning.", "start": 0.2, "end": 1.4},
+    {"id": "L2", "speaker": "Ava", "text": "Brightwell is here.", "start": 1.6, "end": 2.9},
+]
+TRANSLATIONS = {
+    "de-DE": {"L1": "Guten Morgen.", "L2": "Brightwell ist da."},
+    "fr-FR": {"L1": "Bonjour.", "L2": "Brightwell est là."},
+}
+
+
+@pytest.fixture(scope="session")
+def clip_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 3 s clip with dialogue and M&E stems, made once per test session."""
+    folder = tmp_path_factory.mktemp("clip")
+    seconds = 3.0
+    dialogue = speech_like(seconds, [(0.2, 1.3), (1.6, 2.8)])
+    me = ambience(seconds)
+    media.write_audio(folder / "dialogue.wav", dialogue, RATE)
+    media.write_audio(folder / "me.wav", me, RATE)
+    media.write_audio(folder / "mix.wav", me + dialogue[:, None], RATE)
+    write_video(folder / "clip.mp4", seconds, audio=folder / "mix.wav")
+    return folder
+
+
+@pytest.fixture
+def make_job(clip_dir: Path, tmp_path: Path) -> Callable[..., Path]:
+    """Write a job file (plus translations) in tmp_path; keyword overrides edit the mapping."""
+
+    def make(**overrides: Any) -> Path:
+        files = {}
+        for lang, lines in TRANSLATIONS.items():
+            path = tmp_path / f"{lang}.yaml"
+            path.write_text(yaml.safe_dump({"language": lang, "lines": lines}, allow_unicode=True))
+            files[lang] = path.name
+        job: dict[str, Any] = {
+            "name": "test",
+            "source": {
+                "video": str(clip_dir / "clip.mp4"),
+                "stems": {
+                    "dialogue": str(clip_dir / "dialogue.wav"),
+                    "me": str(clip_dir / "me.wav"),
+                },
+            },
+            "speakers": [{"name": "Ava", "gender": "female", "consent_record_id": "CR-1"}],
+            "script": [dict(line) for line in LINES],
+            "markets": [{"lang": "de-DE"}, {"lang": "fr-FR", "loudness": "ebu-r128-s1"}],
+            "translations": {"files": files},
+            "output": {"folder": "out", "preset": "ultrafast"},
+        }
+        job.update(overrides)
+        path = tmp_path / "job.yaml"
+        path.write_text(yaml.safe_dump(job, allow_unicode=True, sort_keys=False))
+        return path
+
+    return make
