@@ -121,24 +121,26 @@ def _check_lines(job: Job, duration: float) -> list[str]:
     return problems
 
 
-def _check_languages(job: Job) -> list[str]:
-    problems = []
+def _check_languages(job: Job) -> tuple[list[str], set[str]]:
+    """Problems with languages and voice references, and the market tags that cannot be spoken."""
+    problems, unsupported = [], set()
     for index, market in enumerate(job.markets):
         try:
             espeak_voice(market.lang)
         except LocalizeError as exc:
             problems.append(f"{job.path}: markets.{index}.lang: {exc}")
+            unsupported.add(market.lang)
     for index, speaker in enumerate(job.speakers):
         ref = speaker.voice_reference
         if ref is not None and not ref.is_file():
             problems.append(f"{job.path}: speakers.{index}.voice_reference: {ref}: no such file")
-    return problems
+    return problems, unsupported
 
 
 def check_job(job: Job, langs: list[str] | None = None) -> CheckedJob:
     """Everything a run needs, checked before any work: media, times, languages, side files."""
     langs = job.langs if langs is None else langs
-    problems = _check_languages(job)
+    problems, unsupported = _check_languages(job)
     unknown = [lang for lang in langs if lang not in job.langs]
     problems += [f"{job.path}: markets: no market {lang!r} (have {job.langs})" for lang in unknown]
     source: SourceMedia | None = None
@@ -151,7 +153,7 @@ def check_job(job: Job, langs: list[str] | None = None) -> CheckedJob:
     translations: dict[str, Translation] = {}
     translator = ProvidedTranslator()
     for lang in langs:
-        if lang in unknown:
+        if lang in unknown or lang in unsupported:
             continue
         try:
             translations[lang] = translator.translate(job, lang)

@@ -183,7 +183,9 @@ def _write_outputs(
         )
     finally:
         mix_wav.unlink(missing_ok=True)
-    return [hasher.record("master", folder / "master.mp4"), *records]
+    records = [hasher.record("master", folder / "master.mp4"), *records]
+    # Outputs are named relative to the manifest's folder, which is renamed into place later.
+    return [FileRecord(r.role, Path(r.path).name, r.sha256, r.bytes) for r in records]
 
 
 def run_job(
