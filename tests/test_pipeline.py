@@ -110,11 +110,17 @@ def test_master_audio_is_dialogue_over_me(rendered: Path, clip_dir: Path) -> Non
     master = media.read_audio(rendered / "de-DE" / "master.mp4", sample_rate=48000, channels=2)
     me = media.read_audio(clip_dir / "me.wav", channels=2)
     dialogue = media.read_audio(rendered / "de-DE" / "dialogue.wav")
-    expected = me + dialogue[:, None]
-    n = min(len(master), len(expected))
-    # AAC is lossy: the decoded master follows the float mix closely, not exactly.
-    error = master[:n] - expected[:n]
-    assert 10 * np.log10(np.mean(expected[:n] ** 2) / np.mean(error**2)) > 15
+    n = min(len(master), len(me))
+
+    def snr(reference: np.ndarray) -> float:
+        error = master[:n] - reference[:n]
+        return float(10 * np.log10(np.mean(reference[:n] ** 2) / np.mean(error**2)))
+
+    # AAC is lossy (and the test M&E is broadband noise, hard to code): the decoded master
+    # follows dialogue + M&E, and clearly better than it follows the M&E alone.
+    with_dialogue = snr(me + dialogue[:, None])
+    assert with_dialogue > 10
+    assert with_dialogue > snr(me) + 3
 
 
 def test_a_failed_render_leaves_nothing_behind(
