@@ -18,8 +18,8 @@ Progress = Callable[[str, float, float], None]  # (step, done, total)
 
 # Stock espeak-ng voice variants per speaker gender (voice-over is openly a different voice).
 VARIANTS = {"female": "f3", "male": "m3", None: None}
-# A line may run this long past its slot before it counts as spilling (one 25 fps frame).
-SPILL_TOLERANCE = 0.040
+# Silence kept before the next line when a line borrows the gap after its slot (a breath).
+GUARD = 0.12
 # Fitting a line's rate is done in a few passes because espeak's words-per-minute is not
 # exactly proportional to duration.
 FIT_PASSES = 3
@@ -34,10 +34,12 @@ class PlacedLine:
     text: str
     slot_start: float  # the source line's slot, seconds in the clip
     slot_end: float
+    window_end: float  # the latest end allowed: the next line's start less a breath, or clip end
     start: float  # the rendered speech, seconds in the clip
     end: float
     rate: float  # speaking rate relative to the voice's default (1.0)
-    overflow: float  # seconds past the slot end still left at the rate bound (0 when it fits)
+    borrowed: float  # seconds of the silence after the slot the line uses (0 when it fits)
+    overflow: float  # seconds past window_end still left at the rate bound (0 when it fits)
     gain_db: float  # level applied to match the source line
     voice: str  # the espeak-ng voice used
     ipa: str  # the phonemes spoken
@@ -54,14 +56,24 @@ class DialogueRender:
     findings: tuple[Finding, ...]
 
 
-def slots(script: list[Line], duration: float) -> list[tuple[float, float]]:
-    """(start, end) of each line's slot: its own end, else the next line's start, else clip end."""
+@dataclass(frozen=True)
+class Slot:
+    """Where a line may go: its source span, and the silence after it that it may borrow."""
+
+    start: float
+    end: float  # the source line's end (its own `end`, else the next line's start)
+    window_end: float  # the next line's start less GUARD, else the clip's end
+
+
+def slots(script: list[Line], duration: float) -> list[Slot]:
+    """The slot of every line; lines are spoken in script order."""
     result = []
     for index, line in enumerate(script):
         assert line.start is not None, "checked by ingest for voice-over"
         following = [ln.start for ln in script[index + 1 :] if ln.start is not None]
-        end = line.end if line.end is not None else min([*following, duration])
-        result.append((line.start, end))
+        window_end = min([f - GUARD for f in following] + [duration])
+        end = line.end if line.end is not None else window_end
+        result.append(Slot(line.start, end, max(end, window_end)))
     return result
 
 
@@ -84,30 +96,60 @@ def fit_rate(
     return speech, rate
 
 
-def _timing_findings(line: Line, placed: PlacedLine, next_start: float | None) -> list[Finding]:
+def _timing_findings(placed: PlacedLine, next_start: float | None) -> list[Finding]:
     findings = []
     if placed.overflow > 0:
         findings.append(
             Finding(
                 "Issue",
                 "timing.overflow",
-                f"runs {placed.overflow * 1000:.0f} ms past its slot at the rate bound "
-                f"{placed.rate:.2f}; ask for a shorter adaptation",
-                line=line.id,
-                time=placed.slot_end,
+                f"runs {placed.overflow * 1000:.0f} ms past the time it may take (to "
+                f"{placed.window_end:.2f} s) even at the rate bound {placed.rate:.2f}; "
+                "ask for a shorter adaptation",
+                line=placed.id,
+                time=placed.window_end,
             )
         )
-    if next_start is not None and placed.end > next_start + SPILL_TOLERANCE:
+    if next_start is not None and placed.end > next_start:
         findings.append(
             Finding(
                 "Blocker",
                 "timing.spill",
                 f"speech runs {(placed.end - next_start) * 1000:.0f} ms into the next line",
-                line=line.id,
+                line=placed.id,
                 time=next_start,
             )
         )
     return findings
+
+
+def _place_line(
+    checked: CheckedJob, lang: str, line: Line, slot: Slot, reference: np.ndarray, sample_rate: int
+) -> tuple[np.ndarray, PlacedLine]:
+    """Speak one line into its slot: (audio (N,) at sample_rate with gain applied, placement)."""
+    variant = VARIANTS[checked.job.speaker(line.speaker).gender]
+    text = checked.translations[lang].lines[line.id]
+    speech, rate = fit_rate(text, lang, slot.window_end - slot.start, checked, variant)
+    audio = mix.resample(speech.samples, speech.sample_rate, sample_rate)
+    gain_db = mix.match_level(audio, reference, slot.start, slot.end, sample_rate)
+    end = slot.start + speech.duration
+    placed = PlacedLine(
+        id=line.id,
+        speaker=line.speaker,
+        text=text,
+        slot_start=slot.start,
+        slot_end=slot.end,
+        window_end=slot.window_end,
+        start=slot.start,
+        end=end,
+        rate=rate,
+        borrowed=max(0.0, end - slot.end),
+        overflow=max(0.0, end - slot.window_end - 1e-3),
+        gain_db=gain_db,
+        voice=espeak_voice(lang) + (f"+{variant}" if variant else ""),
+        ipa=speech.phonemes.ipa(),
+    )
+    return audio * np.float32(10 ** (gain_db / 20)), placed
 
 
 def render_voice_over(
@@ -115,43 +157,20 @@ def render_voice_over(
 ) -> DialogueRender:
     """Speak every translated line with a stock voice, fitted into its slot and level-matched."""
     job, source = checked.job, checked.source
-    translation = checked.translations[lang]
     n_samples = round(source.duration * sample_rate)
     track = np.zeros(n_samples, dtype=np.float32)  # (N,)
     reference = mix.reference_dialogue(source, sample_rate)
     placed_lines: list[PlacedLine] = []
     findings: list[Finding] = []
     line_slots = slots(job.script, source.duration)
-    voice = espeak_voice(lang)
-    for index, (line, (slot_start, slot_end)) in enumerate(
-        zip(job.script, line_slots, strict=True)
-    ):
-        variant = VARIANTS[job.speaker(line.speaker).gender]
-        text = translation.lines[line.id]
-        speech, rate = fit_rate(text, lang, slot_end - slot_start, checked, variant)
-        audio = mix.resample(speech.samples, speech.sample_rate, sample_rate)
-        gain_db = mix.match_level(audio, reference, slot_start, slot_end, sample_rate)
-        begin = round(slot_start * sample_rate)
-        audio = audio[: max(0, n_samples - begin)] * np.float32(10 ** (gain_db / 20))
+    for index, (line, slot) in enumerate(zip(job.script, line_slots, strict=True)):
+        audio, placed = _place_line(checked, lang, line, slot, reference, sample_rate)
+        begin = round(slot.start * sample_rate)
+        audio = audio[: max(0, n_samples - begin)]
         track[begin : begin + len(audio)] += audio
-        end = slot_start + speech.duration
-        placed = PlacedLine(
-            id=line.id,
-            speaker=line.speaker,
-            text=text,
-            slot_start=slot_start,
-            slot_end=slot_end,
-            start=slot_start,
-            end=end,
-            rate=rate,
-            overflow=max(0.0, end - slot_end - 1e-3),
-            gain_db=gain_db,
-            voice=voice + (f"+{variant}" if variant else ""),
-            ipa=speech.phonemes.ipa(),
-        )
-        next_start = line_slots[index + 1][0] if index + 1 < len(line_slots) else None
-        findings += _timing_findings(line, placed, next_start)
-        if end > source.duration:
+        next_start = line_slots[index + 1].start if index + 1 < len(line_slots) else None
+        findings += _timing_findings(placed, next_start)
+        if placed.end > source.duration:
             findings.append(
                 Finding(
                     "Blocker",

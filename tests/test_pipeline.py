@@ -148,23 +148,22 @@ def test_mix_only_job_ducks_the_original(
     assert manifest["me_sample_identical"] is False
 
 
-def test_overlong_line_is_reported_not_squeezed(
+def test_lines_borrow_silence_then_speed_up_then_report(
     make_job: Callable[..., Path], tmp_path: Path
 ) -> None:
     from tests.conftest import LINES
 
-    lines = [dict(LINES[0]), {**LINES[1], "start": 1.6, "end": 1.9}]
+    # L1 has 0.28 s before L2 (too short even at the bound); L2 may borrow up to the clip end.
+    lines = [{**LINES[0], "end": 0.5}, {**LINES[1], "start": 0.6, "end": 0.9}]
     job = make_job(
         script=lines, markets=[{"lang": "de-DE"}], translations={"files": {"de-DE": "de-DE.yaml"}}
     )
-    checked = check_job(load_job(job))
-    (result,) = run_job(checked, ["de-DE"])
-    line = next(
-        ln
-        for ln in json.loads((result.folder / "manifest.json").read_text())["lines"]
-        if ln["id"] == "L2"
-    )
-    assert line["rate"] == pytest.approx(1.15)
-    assert line["overflow"] > 0.3
+    (result,) = run_job(check_job(load_job(job)), ["de-DE"])
+    manifest = json.loads((result.folder / "manifest.json").read_text())
+    first, second = manifest["lines"]
+    assert first["rate"] == pytest.approx(1.15)
+    assert first["overflow"] > 0.2
+    assert first["end"] - first["start"] > 0.6
+    assert second["rate"] == 1.0 and second["borrowed"] > 0.3 and second["overflow"] == 0
     codes = {(f.code, f.line) for f in result.findings}
-    assert ("timing.overflow", "L2") in codes
+    assert codes == {("timing.overflow", "L1"), ("timing.spill", "L1")}
