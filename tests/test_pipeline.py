@@ -163,7 +163,6 @@ def test_lines_borrow_silence_then_speed_up_then_report(
     first, second = manifest["lines"]
     assert first["rate"] == pytest.approx(1.15)
     assert first["overflow"] > 0.2
-    assert first["end"] - first["start"] > 0.6
     assert second["rate"] == 1.0 and second["borrowed"] > 0.3 and second["overflow"] == 0
     codes = {(f.code, f.line) for f in result.findings}
     assert codes == {("timing.overflow", "L1"), ("timing.spill", "L1")}
