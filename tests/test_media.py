@@ -34,20 +34,12 @@ def make_clip(
 ) -> Path:
     """testsrc2 picture (+ 48 kHz stereo AAC sine of the same length) as an mp4."""
     seconds = float(n_frames / Fraction(rate))
-    args = ["-f", "lavfi", "-i", f"testsrc2=size={size[0]}x{size[1]}:rate={rate}"]
+    picture = f"testsrc2=size={size[0]}x{size[1]}:rate={rate},trim=end_frame={n_frames}"
+    args = ["-f", "lavfi", "-i", picture]
     if audio:
         args += ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={seconds}"]
         args += ["-ac", "2", "-c:a", "aac"]
-    args += [
-        "-frames:v",
-        str(n_frames),
-        "-c:v",
-        codec,
-        "-preset",
-        "ultrafast",
-        "-pix_fmt",
-        "yuv420p",
-    ]
+    args += ["-c:v", codec, "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
     if codec == "libx265":
         args += ["-x265-params", "log-level=error"]
     ffmpeg_make(*args, str(path))
@@ -124,6 +116,7 @@ def test_probe_frame_rates(media_dir: Path, rate: str, n_frames: int) -> None:
     (audio,) = info.audio
     assert (audio.codec, audio.sample_rate, audio.channels) == ("aac", 48000, 2)
     assert audio.bits_per_sample == 0
+    assert audio.duration == pytest.approx(video.duration, abs=0.03)
 
 
 def test_probe_audio_only_wav(media_dir: Path) -> None:
@@ -196,6 +189,10 @@ def test_read_audio_from_mp4_and_upmix(clip: Path) -> None:
     stereo = media.read_audio(clip, sample_rate=16000, channels=2)
     assert stereo.shape[1] == 2
     assert abs(len(stereo) / 16000 - 1.52) < 0.05  # AAC may add up to one frame of padding
+    surround = make_noise_wav(clip.parent / "surround.wav", 6, "PCM_16", n=4800)
+    stereo = media.read_audio(surround, channels=2)
+    assert stereo.shape == (4800, 2)
+    assert np.max(np.abs(stereo)) <= 1.0  # the downmix is normalised, not a +3 dB sum
     with pytest.raises(MediaError, match="no audio stream 1"):
         media.read_audio(clip, stream=1)
 
@@ -283,7 +280,7 @@ def test_iter_frames_early_close_reaps_ffmpeg(clip: Path) -> None:
     first = next(frames)
     assert first.shape == (1, 120, 160, 3)
     assert child_ffmpegs()  # the decoder is running
-    frames.close()  # type: ignore[attr-defined]
+    frames.close()
     assert child_ffmpegs() == []  # killed and reaped: no zombie
     for _ in media.iter_frames(clip, chunk=4):
         break  # a for-loop break drops the generator; CPython closes it at once
@@ -333,8 +330,24 @@ def test_frame_writer_exception_leaves_no_file(tmp_path: Path) -> None:
         raise RuntimeError("boom")
     assert list(tmp_path.iterdir()) == []
     assert child_ffmpegs() == []
-    with pytest.raises(ValueError, match="uint8"):
-        media.FrameWriter(path, 160, 120, Fraction(25)).write(frame.astype(np.float32))
+    with (
+        pytest.raises(ValueError, match="uint8"),
+        media.FrameWriter(path, 160, 120, Fraction(25)) as writer,
+    ):
+        writer.write(frame.astype(np.float32))  # wrong dtype: refused, and the file removed
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_frame_writer_reports_ffmpeg_failure(tmp_path: Path) -> None:
+    path = tmp_path / "nocodec.mp4"
+    frames = np.zeros((4, 120, 160, 3), np.uint8)
+    with (
+        pytest.raises(MediaError, match="cannot encode") as caught,
+        media.FrameWriter(path, 160, 120, Fraction(25), codec="no_such_encoder") as writer,
+    ):
+        writer.write(frames)
+    assert "no_such_encoder" in caught.value.stderr
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("audio_seconds", [3.0, 1.0])
@@ -389,6 +402,17 @@ def test_encode_master_applies_rotation(portrait: tuple[Path, Path], tmp_path: P
     media.encode_master(rotated, voice, copied, video_codec="copy")
     kept = media.probe(copied).video
     assert kept is not None and (kept.rotation, kept.width) == (90, 1280)
+
+
+def test_encode_master_failure_removes_output(clip: Path, tmp_path: Path) -> None:
+    dst = tmp_path / "master.mp4"
+    with pytest.raises(MediaError, match="cannot encode") as caught:
+        media.encode_master(clip, clip, dst, video_codec="no_such_encoder")
+    assert caught.value.stderr
+    assert not dst.exists()
+    silent = make_clip(tmp_path / "silent.mp4", n_frames=5, audio=False)
+    with pytest.raises(MediaError, match="no audio stream"):
+        media.encode_master(clip, silent, dst)
 
 
 def test_transcode_reference(clip: Path, tmp_path: Path) -> None:
