@@ -235,7 +235,7 @@ def _resolve(job: Job, base: Path) -> Job:
             "mix": fix(job.source.mix),
             "stems": None
             if job.source.stems is None
-            else Stems(dialogue=fix(job.source.stems.dialogue), me=fix(job.source.stems.me)),  # type: ignore[arg-type]
+            else Stems(dialogue=fix(job.source.stems.dialogue), me=fix(job.source.stems.me)),
         }
     )
     speakers = [
@@ -246,7 +246,7 @@ def _resolve(job: Job, base: Path) -> Job:
         update={
             "source": source,
             "speakers": speakers,
-            "translations": Translations(files=files),  # type: ignore[arg-type]
+            "translations": Translations(files=files),
             "glossary": fix(job.glossary),
             "lexicons": [fix(p) for p in job.lexicons],
             "output": job.output.model_copy(update={"folder": fix(job.output.folder)}),
