@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import bisect
-import ctypes
 import difflib
 import logging
-import os
 import re
-import struct
-import threading
 import unicodedata
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import espeakng_loader
 import numpy as np
@@ -20,6 +15,7 @@ from phonemizer.backend import EspeakBackend
 from phonemizer.backend.espeak.wrapper import EspeakWrapper
 from phonemizer.separator import Separator
 
+from localize import espeak
 from localize.errors import PhonemeError
 from localize.lexicon import WORD_PATTERN, Lexicon
 
@@ -28,36 +24,26 @@ _phonemizer_log = logging.getLogger(f"{__name__}.phonemizer")
 _phonemizer_log.setLevel(logging.ERROR)
 
 
-@dataclass(frozen=True)
-class _Voice:
-    name: str  # for espeak_SetVoiceByName, which knows some voices only without their region
-    phonemizer: str  # the same voice as phonemizer lists it (by language code)
-    table: str  # phoneme table the voice reads: its "phonemes" line, else its language
-
-
 _VOICES = {
-    "en-US": _Voice("en-us", "en-us", "en-us"),
-    "en-GB": _Voice("en", "en-gb", "en"),
-    "de-DE": _Voice("de", "de", "de"),
-    "fr-FR": _Voice("fr", "fr-fr", "fr"),
-    "es-ES": _Voice("es", "es", "es"),
-    "it-IT": _Voice("it", "it", "it"),
-    "pt-BR": _Voice("pt-br", "pt-br", "pt"),
-    "pt-PT": _Voice("pt", "pt", "pt-pt"),
-    "ja-JP": _Voice("ja", "ja", "ja"),  # kana only: kanji need a kanji -> kana step first
-    "nl-NL": _Voice("nl", "nl", "nl"),
-    "pl-PL": _Voice("pl", "pl", "pl"),
-    "sv-SE": _Voice("sv", "sv", "sv"),
+    "en-US": espeak.Voice("en-us", "en-us", "en-us"),
+    "en-GB": espeak.Voice("en", "en-gb", "en"),
+    "de-DE": espeak.Voice("de", "de", "de"),
+    "fr-FR": espeak.Voice("fr", "fr-fr", "fr"),
+    "es-ES": espeak.Voice("es", "es", "es"),
+    "it-IT": espeak.Voice("it", "it", "it"),
+    "pt-BR": espeak.Voice("pt-br", "pt-br", "pt"),
+    "pt-PT": espeak.Voice("pt", "pt", "pt-pt"),
+    "ja-JP": espeak.Voice("ja", "ja", "ja"),  # kana only: kanji need a kanji -> kana step first
+    "nl-NL": espeak.Voice("nl", "nl", "nl"),
+    "pl-PL": espeak.Voice("pl", "pl", "pl"),
+    "sv-SE": espeak.Voice("sv", "sv", "sv"),
 }
 SUPPORTED_LANGUAGES: tuple[str, ...] = tuple(_VOICES)
 # A bare primary subtag names its main market: en is en-US; pt is Portugal, as in espeak.
 _BARE_TAGS = {t.split("-")[0]: t for t in SUPPORTED_LANGUAGES if t not in ("en-GB", "pt-BR")}
 
-ESPEAK_RATE_WPM = 175  # espeak's default speaking rate: rate=1.0
-_RATE_LIMITS_WPM = (80, 450)  # espeakRATE_MINIMUM, espeakRATE_MAXIMUM
-_STRESS_MARKS = "ˈˌ"
+ESPEAK_RATE_WPM = espeak.RATE_WPM  # espeak's default speaking rate: rate=1.0
 _IGNORED_IN_IPA = "ˈˌːˑ.‿͜͡ "  # stress, length, syllable, linking and tie marks, spaces
-_CUT = "\ufffd"  # appended to an IPA that filled espeak's 8-byte event field: maybe cut short
 _LANGUAGE_SWITCH = re.compile(r"\([a-z]{2,3}(?:-[a-z0-9]+)*\)")  # "(en)" when espeak switches
 
 
@@ -68,15 +54,10 @@ def espeak_voice(lang: str) -> str:
 
 def normalize_ipa(ipa: str) -> str:
     """IPA reduced to its segments (no stress, length, ties or spaces) for comparisons."""
-    return "".join(ch for ch in _nfd(ipa) if ch not in _IGNORED_IN_IPA)
+    return "".join(ch for ch in espeak.nfd(ipa) if ch not in _IGNORED_IN_IPA)
 
 
-def _nfd(ipa: str) -> str:
-    # One spelling per symbol: decomposed diacritics, and the IPA g (U+0261) espeak writes.
-    return unicodedata.normalize("NFD", ipa).replace("g", "ɡ")
-
-
-def _voice(lang: str) -> _Voice:
+def _voice(lang: str) -> espeak.Voice:
     tags = {t.lower(): t for t in SUPPORTED_LANGUAGES} | _BARE_TAGS
     found = tags.get(lang.replace("_", "-").lower())
     if found is None:
@@ -168,7 +149,7 @@ def phonemize(text: str, lang: str, lexicon: Lexicon | None = None) -> tuple[Wor
     if not tokens:
         return ()
     separator = Separator(phone="", word=" ", syllable="")
-    with _LOCK:
+    with espeak.LOCK:
         backend = _phonemizer(voice)
         lines = backend.phonemize([" ".join(text.split())], separator=separator, strip=True)
         ipas = lines[0].split() if lines else []
@@ -203,18 +184,19 @@ def synthesize(
     for label, value in (("pitch", pitch), ("pitch_range", pitch_range)):
         if not 0 <= value <= 100:
             raise PhonemeError(f"{label} must be within 0..100, got {value}")
-    wpm = min(max(round(ESPEAK_RATE_WPM * rate), _RATE_LIMITS_WPM[0]), _RATE_LIMITS_WPM[1])
-    name = voice.name if voice_variant is None else f"{voice.name}+{_variant(voice_variant)}"
+    low, high = espeak.RATE_LIMITS_WPM
+    wpm = min(max(round(ESPEAK_RATE_WPM * rate), low), high)
+    name = voice.name if voice_variant is None else f"{voice.name}+{espeak.variant(voice_variant)}"
     tokens = [m.group() for m in WORD_PATTERN.finditer(text)]
 
     def attempt(guard: set[int]) -> tuple[np.ndarray, _Timeline, dict[int, str]]:
         spoken, spans, expected = _spoken_text(text, lang, voice, lexicon, guard)
         samples, events = engine.speak(name, spoken, (wpm, pitch, pitch_range))
-        events = [(kind, pos, at, _uncut(ipa, voice)) for kind, pos, at, ipa in events]
+        events = [(kind, pos, at, espeak.uncut(ipa, voice)) for kind, pos, at, ipa in events]
         return samples, _timeline(events, samples.size, engine.sample_rate, spans, tokens), expected
 
-    with _LOCK:
-        engine = _engine()
+    with espeak.LOCK:
+        engine = espeak.engine()
         samples, (phonemes, words), expected = attempt(set())
         wrong = {
             i for i, ipa in expected.items() if normalize_ipa(ipa) != normalize_ipa(words[i].ipa)
@@ -231,7 +213,7 @@ def synthesize(
 
 
 def _spoken_text(
-    text: str, lang: str, voice: _Voice, lexicon: Lexicon | None, guard: set[int]
+    text: str, lang: str, voice: espeak.Voice, lexicon: Lexicon | None, guard: set[int]
 ) -> tuple[str, list[tuple[int, int]], dict[int, str]]:
     """espeak's input, lexicon words as inline ``[[mnemonics]]``, the ``guard`` ones between
     short pauses (``_!``); and each word's span in it."""
@@ -261,15 +243,15 @@ _Timeline = tuple[tuple[Phoneme, ...], tuple[Word, ...]]
 
 
 def _timeline(
-    events: list[_Event], n_samples: int, sample_rate: int, spans: list, tokens: list[str]
+    events: list[espeak.Event], n_samples: int, sample_rate: int, spans: list, tokens: list[str]
 ) -> _Timeline:
     """Phonemes covering the audio from 0 to its end, and the words they belong to."""
     marks: list[tuple[int, str, int]] = []  # (start sample, ipa or "" for a pause, word)
     word = -1
     for kind, position, sample, ipa in events:
-        if kind == _EVENT_WORD and spans:
+        if kind == espeak.EVENT_WORD and spans:
             word = _word_at(position - 1, spans)  # espeak counts characters from 1
-        elif kind == _EVENT_PHONEME and not _LANGUAGE_SWITCH.fullmatch(ipa):
+        elif kind == espeak.EVENT_PHONEME and not _LANGUAGE_SWITCH.fullmatch(ipa):
             marks.append((sample, ipa, word if ipa else -1))
     if not marks or marks[0][0] > 0:
         marks.insert(0, (0, "", -1))  # espeak's lead-in silence before the first phoneme
@@ -311,7 +293,7 @@ def _word_at(offset: int, spans: list[tuple[int, int]]) -> int:
     return index + 1 if offset >= spans[index][1] and index + 1 < len(spans) else index
 
 
-def _verify(word: Word, ipa: str, lang: str, voice: _Voice, lexicon: Lexicon) -> None:
+def _verify(word: Word, ipa: str, lang: str, voice: espeak.Voice, lexicon: Lexicon) -> None:
     """espeak may still rewrite inline phonemes in context: check it said what the lexicon says."""
     want, got = normalize_ipa(ipa), normalize_ipa(word.ipa)
     if want != got:
@@ -324,21 +306,13 @@ def _verify(word: Word, ipa: str, lang: str, voice: _Voice, lexicon: Lexicon) ->
         )
 
 
-# --- IPA -> espeak phoneme mnemonics, for lexicon words --------------------------------------
-# espeak reads no IPA, only its own mnemonics inline as [[...]]. A voice's mnemonics are read
-# from its compiled phoneme tables and spoken in a few frames; the IPA events they produce are
-# the voice's IPA -> mnemonic table, so a converted word is exact wherever the table is.
-_FRAMES = ("{}", "'a|{}|a", "{}|'a", "'a|t|{}", "t|'{}|t|a")  # alone; unstressed; stressed
-_SPOKEN_TYPES = range(2, 9)  # phVOWEL .. phNASAL; not pauses, stress or virtual phonemes
-_VOWEL_TYPE = 2
-_MNEMONIC_TABLES: dict[str, dict[str, tuple[str, bool]]] = {}  # table -> ipa -> (mnemonic, vowel)
-
-
-def _to_mnemonics(ipa: str, voice: _Voice, word: str, lang: str, lexicon: Lexicon) -> str:
+# espeak reads no IPA, only its own mnemonics inline as [[...]]: lexicon IPA goes through the
+# voice's IPA -> mnemonic table (localize.espeak.mnemonic_table).
+def _to_mnemonics(ipa: str, voice: espeak.Voice, word: str, lang: str, lexicon: Lexicon) -> str:
     """Greedy longest match of the IPA over the voice's table; ' or , before a stressed vowel."""
-    table = _mnemonic_table(voice)
+    table = espeak.mnemonic_table(voice)
     longest = max(map(len, table))
-    text = "".join(c for c in _nfd(ipa) if c not in ".‿͜͡ ")
+    text = "".join(c for c in espeak.nfd(ipa) if c not in ".‿͜͡ ")
     out: list[str] = []
     missing: list[str] = []
     stress, i = "", 0
@@ -365,185 +339,10 @@ def _to_mnemonics(ipa: str, voice: _Voice, word: str, lang: str, lexicon: Lexico
     return "|".join(out)  # "|" keeps espeak from reading t|S as its single phoneme tS
 
 
-def _mnemonic_table(voice: _Voice) -> dict[str, tuple[str, bool]]:
-    """The voice's IPA -> (mnemonic, is vowel); the mnemonic saying an IPA in most frames wins."""
-    if voice.table in _MNEMONIC_TABLES:
-        return _MNEMONIC_TABLES[voice.table]
-    engine = _engine()
-    inventory = _inventory(engine.data_path / "phontab", voice.table)
-    said: dict[tuple[str, str], int] = {}  # (ipa, mnemonic) -> frames in which it came out so
-    for mnemonic, _ in inventory:
-        heard: list[str] = []
-        for frame in _FRAMES:
-            slot = next(i for i, part in enumerate(frame.split("|")) if "{}" in part)
-            _, events = engine.speak(voice.name, f"[[{frame.replace('{}', mnemonic)}]]")
-            ipas = [ipa for kind, _, _, ipa in events if kind == _EVENT_PHONEME and ipa]
-            if len(ipas) == frame.count("|") + 1:
-                heard.append("".join(c for c in _nfd(ipas[slot]) if c not in _STRESS_MARKS))
-        for ipa in heard:  # a stressed IPA may be cut where the unstressed one fits
-            stem = ipa.removesuffix(_CUT)
-            whole = (h.removesuffix(_CUT) for h in heard if h.startswith(stem))
-            key = max(whole, key=len) if ipa.endswith(_CUT) else ipa
-            if all(unicodedata.category(c)[0] in "LM" for c in key):  # not espeak's "r." etc.
-                said[key, mnemonic] = said.get((key, mnemonic), 0) + 1
-    order = {mnemonic: rank for rank, (mnemonic, _) in enumerate(inventory)}
-    is_vowel = dict(inventory)
-    table: dict[str, tuple[str, bool]] = {}
-    for key, mnemonic in sorted(said, key=lambda km: (-said[km], order[km[1]])):
-        table.setdefault(key, (mnemonic, is_vowel[mnemonic]))
-    _MNEMONIC_TABLES[voice.table] = table
-    return table
-
-
-def _uncut(ipa: str, voice: _Voice) -> str:
-    """An IPA espeak cut at 8 bytes, completed from the voice's table (ˈɐ̃ʊ -> ˈɐ̃ʊ̃)."""
-    if not ipa.endswith(_CUT):
-        return ipa
-    stress = ipa[:1] if ipa[:1] in _STRESS_MARKS else ""
-    stem = _nfd(ipa[len(stress) : -1])
-    whole = sorted((key for key in _mnemonic_table(voice) if key.startswith(stem)), key=len)
-    return stress + (whole[0] if whole else stem)
-
-
-def _inventory(phontab: Path, name: str) -> list[tuple[str, bool]]:
-    """Mnemonics (and whether each is a vowel) a phoneme table defines or inherits.
-
-    espeak-ng's compiled phontab: a table count, then per table its phoneme count, the 1-based
-    index of the table it includes, a 32-byte name and 16-byte PHONEME_TAB records (mnemonic:
-    up to 4 chars, first in the low byte; phoneme type at byte 11).
-    """
-    data = phontab.read_bytes()
-    tables: list[tuple[str, int, list[tuple[bytes, int]]]] = []
-    pos = 4
-    for _ in range(data[0]):
-        count, parent, title = data[pos], data[pos + 1], data[pos + 4 : pos + 36]
-        records = [struct.unpack_from("<4s7xB", data, pos + 36 + 16 * k) for k in range(count)]
-        tables.append((title.split(b"\0")[0].decode("ascii"), parent, records))
-        pos += 36 + 16 * count
-    names = [title for title, _, _ in tables]
-    if pos != len(data) or name not in names:
-        raise PhonemeError(f"{phontab}: not the espeak-ng 1.52 phoneme table layout read here")
-    found: dict[str, bool] = {}
-    index = names.index(name)
-    while True:  # the voice's own table first: its definitions shadow the included ones
-        _, parent, records = tables[index]
-        for raw, kind in records:
-            mnemonic = raw.split(b"\0")[0].decode("latin-1")
-            if kind in _SPOKEN_TYPES and mnemonic and not set(mnemonic) & set("[]|_'%, "):
-                found.setdefault(mnemonic, kind == _VOWEL_TYPE)
-        if parent == 0:
-            return list(found.items())
-        index = parent - 1
-
-
-# --- libespeak-ng through ctypes --------------------------------------------------------------
-_AUDIO_OUTPUT_SYNCHRONOUS = 2
-_INIT_FLAGS = 0x0001 | 0x0002 | 0x8000  # PHONEME_EVENTS | PHONEME_IPA | DONT_EXIT
-_POS_CHARACTER = 1
-_SYNTH_FLAGS = 0x1 | 0x100  # espeakCHARS_UTF8 | espeakPHONEMES (reads [[...]] as phonemes)
-_PARAM_RATE, _PARAM_PITCH, _PARAM_RANGE = 1, 3, 4
-_EVENT_LIST_TERMINATED, _EVENT_WORD, _EVENT_PHONEME = 0, 1, 7
-_Event = tuple[int, int, int, str]  # (event type, text position from 1, sample, ipa)
-
-
-class _EventId(ctypes.Union):
-    _fields_ = (("number", ctypes.c_int), ("name", ctypes.c_char_p), ("string", ctypes.c_char * 8))
-
-
-class _EspeakEvent(ctypes.Structure):
-    _fields_ = (
-        ("type", ctypes.c_int),
-        ("unique_identifier", ctypes.c_uint),
-        ("text_position", ctypes.c_int),
-        ("length", ctypes.c_int),
-        ("audio_position", ctypes.c_int),  # ms, truncated; "sample" is the exact position
-        ("sample", ctypes.c_int),
-        ("user_data", ctypes.c_void_p),
-        ("id", _EventId),
-    )
-
-
-_LOCK = threading.RLock()  # libespeak-ng is one global state: every call goes through this
-_captured: tuple[list[np.ndarray], list[_Event]] = ([], [])  # what one espeak_Synth hands over
-
-
-def _collect(wav: ctypes._Pointer, n_samples: int, events: ctypes._Pointer) -> int:
-    if n_samples > 0 and wav:
-        _captured[0].append(np.ctypeslib.as_array(wav, shape=(n_samples,)).copy())
-    i = 0
-    while events[i].type != _EVENT_LIST_TERMINATED:
-        event, ipa = events[i], ""
-        if event.type == _EVENT_PHONEME:  # 8 bytes, NUL-terminated only when shorter
-            raw = ctypes.string_at(ctypes.addressof(event.id), 8)
-            ipa = raw.split(b"\0")[0].decode("utf-8", "replace").rstrip(_CUT)
-            ipa += "" if b"\0" in raw else _CUT
-        _captured[1].append((event.type, event.text_position, event.sample, ipa))
-        i += 1
-    return 0  # go on synthesizing
-
-
-_SYNTH_CALLBACK = ctypes.CFUNCTYPE(
-    ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_EspeakEvent)
-)(_collect)  # module-level, so it lives as long as the library may call it
-
-
-class _Engine:
-    """libespeak-ng initialised for synchronous synthesis with IPA phoneme events."""
-
-    def __init__(self) -> None:
-        self.pid = os.getpid()
-        self.data_path = Path(espeakng_loader.get_data_path())
-        self.lib = lib = ctypes.CDLL(espeakng_loader.get_library_path())
-        c = ctypes
-        lib.espeak_Initialize.argtypes = [c.c_int, c.c_int, c.c_char_p, c.c_int]
-        lib.espeak_SetVoiceByName.argtypes = [c.c_char_p]
-        lib.espeak_Synth.argtypes = [
-            c.c_char_p,
-            c.c_size_t,
-            c.c_uint,
-            c.c_int,
-            c.c_uint,
-            c.c_uint,
-            c.c_void_p,
-            c.c_void_p,
-        ]
-        path = str(self.data_path).encode()
-        self.sample_rate = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, path, _INIT_FLAGS)
-        if self.sample_rate <= 0:
-            raise PhonemeError(f"libespeak-ng failed to initialise with the data in {path!r}")
-        lib.espeak_SetSynthCallback(_SYNTH_CALLBACK)
-
-    def speak(
-        self, voice: str, text: str, params: tuple[int, int, int] = (ESPEAK_RATE_WPM, 50, 50)
-    ) -> tuple[np.ndarray, list[_Event]]:
-        """int16 samples, shape (N,), and the events of one utterance; (rate, pitch, range)."""
-        if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
-            raise PhonemeError(f"espeak-ng has no voice {voice!r} in {self.data_path}")
-        for param, value in zip((_PARAM_RATE, _PARAM_PITCH, _PARAM_RANGE), params, strict=True):
-            self.lib.espeak_SetParameter(param, value, 0)
-        _captured[0].clear()
-        _captured[1].clear()
-        data = text.encode() + b"\0"
-        status = self.lib.espeak_Synth(data, len(data), 0, _POS_CHARACTER, 0, _SYNTH_FLAGS, 0, 0)
-        if status != 0:
-            raise PhonemeError(f"espeak-ng failed (status {status}) to speak {text!r}")
-        samples = np.concatenate(_captured[0]) if _captured[0] else np.zeros(0, np.int16)
-        return samples, list(_captured[1])
-
-
-_ENGINE: list[_Engine] = []  # at most one, created on first use (and again in a forked child)
-
-
-def _engine() -> _Engine:
-    if not _ENGINE or _ENGINE[0].pid != os.getpid():
-        _ENGINE[:] = [_Engine()]
-    return _ENGINE[0]
-
-
 _BACKENDS: dict[str, EspeakBackend] = {}  # phonemizer's own copies of libespeak-ng, per voice
 
 
-def _phonemizer(voice: _Voice) -> EspeakBackend:
+def _phonemizer(voice: espeak.Voice) -> EspeakBackend:
     if voice.phonemizer not in _BACKENDS:
         EspeakWrapper.set_library(espeakng_loader.get_library_path())
         EspeakWrapper.set_data_path(espeakng_loader.get_data_path())
@@ -556,12 +355,3 @@ def _phonemizer(voice: _Voice) -> EspeakBackend:
             logger=_phonemizer_log,
         )
     return _BACKENDS[voice.phonemizer]
-
-
-def _variant(name: str) -> str:
-    known = sorted(p.name for p in Path(espeakng_loader.get_data_path(), "voices", "!v").iterdir())
-    if name not in known:
-        raise PhonemeError(
-            f"voice variant {name!r} is not in espeak-ng; one of: {', '.join(known)}"
-        )
-    return name

@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import pytest
 
-from localize import phonemes
+from localize import espeak, phonemes
 from localize.errors import PhonemeError
 from localize.lexicon import Lexicon
 from localize.phonemes import (
@@ -76,9 +76,7 @@ def test_every_supported_language_speaks(lang: str) -> None:
     text = "ありがとう" if lang == "ja-JP" else "Brightwell"
     result = synthesize(text, lang)
     assert result.duration > 0.2
-    assert phonemes._inventory(
-        phonemes._engine().data_path / "phontab", phonemes._voice(lang).table
-    )
+    assert espeak.inventory(espeak.engine().data_path / "phontab", phonemes._voice(lang).table)
 
 
 def test_phonemize_hello_world() -> None:
