@@ -1,0 +1,1 @@
+"""The sample campaign and the generator that builds its media."""
