@@ -96,6 +96,8 @@ def _bars(langs: list[str]) -> tuple[Callable[[str], Callable[[str, float, float
             bar.n = round(100 * done / total, 1)
             bar.set_postfix_str(step, refresh=False)
             bar.refresh()
+            if step == "done":
+                bar.close()
 
         return update
 

@@ -202,4 +202,6 @@ def run_job(
     for lang in langs:
         progress = progress_for(lang) if progress_for is not None else None
         results.append(render_language(checked, lang, hasher, force, progress))
+        if progress is not None:
+            progress("done", 100.0, 100.0)
     return results
