@@ -37,18 +37,22 @@ def time_transcode(src: Path, dst: Path, crf: int, preset: str) -> float:
 
 
 def render_ratios(out: Path) -> list[tuple[str, float, float]]:
-    """(lang, render seconds, transcode seconds) per market, transcode timed right before."""
+    """(lang, render seconds, transcode seconds) per market.
+
+    The transcode is timed right before and right after each render and averaged, so a change
+    in machine load during the run affects both sides of the ratio alike.
+    """
     job = load_job(JOB)
     job = job.model_copy(update={"output": job.output.model_copy(update={"folder": out})})
     checked = check_job(job)
     hasher = FileHasher()
     rows = []
     for lang in job.langs:
-        floor = time_transcode(
-            job.source.video, out / "transcode.mp4", job.output.crf, job.output.preset
-        )
+        args = (job.source.video, out / "transcode.mp4", job.output.crf, job.output.preset)
+        before = time_transcode(*args)
         result = render_language(checked, lang, hasher, force=True)
-        rows.append((lang, result.seconds, floor))
+        after = time_transcode(*args)
+        rows.append((lang, result.seconds, (before + after) / 2))
     return rows
 
 
