@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import io
 import os
+import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable, Generator
@@ -163,6 +164,10 @@ def copy_audio_lossless(src: StrPath, dst: StrPath) -> None:
     if not info.audio:
         raise MediaError(f"{info.path}: no audio stream to copy")
     codec = _lossless_pcm_codec(info.audio[0], info.path)
+    if info.format_name == "wav" and len(info.audio) == 1 and info.audio[0].codec == codec:
+        # Already a plain PCM WAV: the file itself is delivered, byte for byte.
+        shutil.copyfile(info.path, dst)
+        return
     # bitexact leaves out the encoder tag, so equal samples also give equal file bytes.
     node = ffmpeg.input(str(info.path))["a:0"].output(
         str(dst), acodec=codec, format="wav", rf64="auto", fflags="+bitexact", map_metadata=-1

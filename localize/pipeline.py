@@ -126,7 +126,7 @@ def render_language(
     if checked.glossary is not None:
         findings += check_glossary(job, checked.translations[lang], checked.glossary)
     with staged_folder(output_folder(checked, lang), force) as folder:
-        outputs = _write_outputs(checked, folder, dialogue, master, stage("encode"))
+        outputs, me_hash = _write_outputs(checked, folder, dialogue, master, stage("encode"))
         write_manifest(
             folder,
             {
@@ -138,7 +138,9 @@ def render_language(
                 "outputs": outputs,
                 "lines": dialogue.lines,
                 "mix": report,
-                "me_sample_identical": source.me is not None,
+                # Checked on this render: the delivered M&E decodes to the input's samples.
+                "me_sample_identical": me_hash is not None,
+                "me_samples_sha256": me_hash,
                 "consent": {s.name: s.consent_record_id for s in job.speakers},
                 "ai_generated": {"speech": True, "picture": False},
                 "findings": findings,
@@ -158,14 +160,17 @@ def _write_outputs(
     dialogue: DialogueRender,
     master: np.ndarray,
     progress: Progress,
-) -> list[FileRecord]:
+) -> tuple[list[FileRecord], str | None]:
+    """Write stems and master into `folder`; returns their records and the M&E sample hash."""
     source, settings = checked.source, checked.job.output
     hasher = FileHasher()
+    me_hash = None
     media.write_audio(folder / "dialogue.wav", dialogue.samples, dialogue.sample_rate)
     records = [hasher.record("dialogue", folder / "dialogue.wav")]
     if source.me is not None:
         media.copy_audio_lossless(source.me.path, folder / "me.wav")
-        if media.audio_sample_hash(folder / "me.wav") != media.audio_sample_hash(source.me.path):
+        me_hash = media.audio_sample_hash(source.me.path)
+        if media.audio_sample_hash(folder / "me.wav") != me_hash:
             raise RenderError(f"{folder / 'me.wav'}: M&E samples differ from {source.me.path}")
         records.append(hasher.record("me", folder / "me.wav"))
     mix_wav = folder / ".mix.wav"
@@ -185,7 +190,7 @@ def _write_outputs(
         mix_wav.unlink(missing_ok=True)
     records = [hasher.record("master", folder / "master.mp4"), *records]
     # Outputs are named relative to the manifest's folder, which is renamed into place later.
-    return [FileRecord(r.role, Path(r.path).name, r.sha256, r.bytes) for r in records]
+    return [FileRecord(r.role, Path(r.path).name, r.sha256, r.bytes) for r in records], me_hash
 
 
 def run_job(

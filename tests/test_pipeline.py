@@ -76,9 +76,13 @@ def test_me_stem_is_sample_identical(rendered: Path, clip_dir: Path, lang: str) 
     delivered, sr_out = soundfile.read(rendered / lang / "me.wav", dtype="int32")
     assert sr_in == sr_out
     assert np.array_equal(source, delivered)
-    assert media.audio_sample_hash(rendered / lang / "me.wav") == media.audio_sample_hash(
-        clip_dir / "me.wav"
-    )
+    sample_hash = media.audio_sample_hash(clip_dir / "me.wav")
+    assert media.audio_sample_hash(rendered / lang / "me.wav") == sample_hash
+    manifest = json.loads((rendered / lang / "manifest.json").read_text())
+    assert manifest["me_sample_identical"] is True
+    assert manifest["me_samples_sha256"] == sample_hash
+    # A PCM WAV input is even delivered byte for byte.
+    assert sha256_file(rendered / lang / "me.wav") == sha256_file(clip_dir / "me.wav")
 
 
 def test_master_keeps_the_picture_timing(rendered: Path, clip_dir: Path) -> None:
