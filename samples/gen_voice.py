@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.metadata
 import math
-import sys
-import types
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pyloudnorm
-from scipy import signal
+import pyworld
+from scipy import ndimage, signal
 
 from localize.lexicon import Lexicon
 from localize.phonemes import Phoneme, synthesize
@@ -27,28 +23,6 @@ PEAK_CEILING_DBFS = -3.0  # headroom the mix relies on
 F0_FLOOR_HZ, F0_CEIL_HZ = 60.0, 400.0  # an adult voice, wide enough for accents on either base
 
 
-def _import_pyworld() -> Any:
-    # pyworld 0.3.5 reads its version through pkg_resources, which setuptools>=81 no longer ships;
-    # lend it a stand-in for the import only, so nothing else sees a half pkg_resources.
-    try:
-        return importlib.import_module("pyworld")
-    except ModuleNotFoundError as exc:
-        if exc.name != "pkg_resources":
-            raise
-    stand_in = types.ModuleType("pkg_resources")
-    stand_in.get_distribution = lambda name: types.SimpleNamespace(  # type: ignore[attr-defined]
-        version=importlib.metadata.version(name)
-    )
-    sys.modules["pkg_resources"] = stand_in
-    try:
-        return importlib.import_module("pyworld")
-    finally:
-        del sys.modules["pkg_resources"]
-
-
-pyworld = _import_pyworld()
-
-
 @dataclass(frozen=True)
 class ActorVoice:
     """How espeak-ng's voice is turned into the actor's; every figure is a measurable difference."""
@@ -57,10 +31,10 @@ class ActorVoice:
     espeak_variant: str | None = None  # espeak's default adult male is the least buzzy base
     rate: float = 0.95  # an unhurried ad read, a little slower than espeak's default
     f0_mean_hz: float = 124.0  # median F0: a light baritone, ~4 semitones above espeak's ~99 Hz
-    f0_range_semitones: float = 9.0  # 5th-95th percentile span; read speech spans most of an octave
+    f0_range_semitones: float = 9.0  # 5-95th percentile span before drift and jitter
     declination: float = 1.0  # weight of the fall across each phrase, relative to the accents
     accent: float = 1.6  # weight of the rises on stressed syllables
-    final_fall: float = 1.2  # weight of the fall that closes each line
+    final_fall: float = 0.8  # weight of the soft fall that closes each line
     microprosody: float = 0.25  # share of espeak's segmental F0 wiggles kept; 0 sounds too smooth
     drift_semitones: float = 0.35  # slow wander of the voice's pitch (std), below the accents
     jitter_semitones: float = (
@@ -120,7 +94,14 @@ def speak_line(
     """The actor reading ``text``: (N,) float32 at 48 kHz, trimmed, with phoneme times from 0."""
     plain, phonemes = plain_line(text, voice, lexicon, rate)
     # Per-line seed: lines differ from one another, yet each renders identically every time.
-    rng = np.random.default_rng([voice.seed, zlib.crc32(text.encode())])
+    return humanize(plain, phonemes, voice, line_seed=zlib.crc32(text.encode())), phonemes
+
+
+def humanize(
+    plain: np.ndarray, phonemes: Sequence[Phoneme], voice: ActorVoice, line_seed: int = 0
+) -> np.ndarray:
+    """espeak speech (N,) at 48 kHz turned into the actor's, (N,) float32, on the same timeline."""
+    rng = np.random.default_rng([voice.seed, line_seed])
     x = plain.astype(np.float64)
     f0, times = pyworld.harvest(
         x, SAMPLE_RATE, f0_floor=F0_FLOOR_HZ, f0_ceil=F0_CEIL_HZ, frame_period=FRAME_PERIOD_MS
@@ -137,9 +118,8 @@ def speak_line(
         FRAME_PERIOD_MS,
     )
     # WORLD renders on the analysis frame grid, so only the last partial frame can differ.
-    y = np.pad(y, (0, max(0, len(x) - len(y))))[: len(x)]
-    y = _mic_eq(_room(y, voice, rng))
-    return _normalise(y).astype(np.float32), phonemes
+    y = np.pad(y, (0, max(0, len(x) - len(y))))[: len(x)] * _silence_gate(x)
+    return _normalise(_mic_eq(_room(y, voice, rng))).astype(np.float32)
 
 
 def make_dialogue(
@@ -213,10 +193,12 @@ def _intonation(
     contour += voice.accent * _accents(t, phonemes, rng)
     # The close of a statement: a smooth fall over its last 400 ms, steepest at the end.
     contour -= voice.final_fall * np.clip((t - (line_end - 0.4)) / 0.4, 0.0, 1.0) ** 2
-    semitones = 12 * np.log2(np.where(voiced, f0, 1.0) / np.median(f0[voiced]))
-    # espeak's local wiggles (consonant dips, vowel-intrinsic pitch) around its slow trend.
+    # espeak's local wiggles (consonant dips, vowel-intrinsic pitch) around its slow trend; the
+    # trend runs over F0 bridged across unvoiced gaps, so voicing edges do not look like wiggles.
+    idx = np.flatnonzero(voiced)
+    semitones = np.interp(np.arange(len(f0)), idx, 12 * np.log2(f0[idx] / np.median(f0[idx])))
     trend = signal.savgol_filter(semitones, 31, 2) if len(f0) > 31 else semitones
-    contour += voice.microprosody * np.where(voiced, semitones - trend, 0.0)
+    contour += voice.microprosody * np.where(voiced, np.clip(semitones - trend, -2, 2), 0.0)
     span = np.subtract(*np.percentile(contour[voiced], [95, 5]))
     contour = (contour - np.median(contour[voiced])) * (voice.f0_range_semitones / max(span, 1e-3))
     # Drift: noise low-passed to ~1.5 Hz (padded so the filter has room); jitter: white noise.
@@ -308,6 +290,17 @@ def _breathe(
     return np.where(voiced[:, None], breathy, aperiodicity)
 
 
+def _silence_gate(x: np.ndarray, floor_db: float = -65.0) -> np.ndarray:
+    """0 where espeak was silent, 1 where it spoke, with 5 ms ramps: WORLD's noise floor fills
+    pauses with a hiss that espeak never made and a real booth would not pick up."""
+    window = np.hanning(round(0.01 * SAMPLE_RATE))
+    power = signal.oaconvolve(x**2, window / window.sum(), mode="same")
+    level_db = 10 * np.log10(np.maximum(power, 1e-20) / max(float(power.max()), 1e-20))
+    gate = np.clip((level_db - floor_db) / 10.0, 0.0, 1.0)
+    ramp = np.hanning(round(0.005 * SAMPLE_RATE))
+    return np.clip(signal.oaconvolve(gate, ramp / ramp.sum(), mode="same"), 0.0, 1.0)
+
+
 def _room_response(voice: ActorVoice, rng: np.random.Generator) -> np.ndarray:
     """A small room's impulse response: direct sound, early reflections, a filtered noise tail."""
     n = round(1.2 * voice.rt60_s * SAMPLE_RATE)
@@ -356,7 +349,7 @@ def _peaking(freq: float, gain_db: float, q: float) -> np.ndarray:
 
 
 def _normalise(x: np.ndarray) -> np.ndarray:
-    """Speech at TARGET_LUFS (gated, so silence does not count), peaks kept under the ceiling."""
+    """Speech at TARGET_LUFS (gated, so silence does not count), peaks held under the ceiling."""
     if not np.any(x):
         return x
     if len(x) >= 0.4 * SAMPLE_RATE:
@@ -364,5 +357,10 @@ def _normalise(x: np.ndarray) -> np.ndarray:
     else:  # the gate needs 400 ms blocks; a shorter snippet is levelled by its RMS
         loudness = 10 * np.log10(np.mean(x**2))
     x = x * 10 ** ((TARGET_LUFS - loudness) / 20)
-    ceiling = 10 ** (PEAK_CEILING_DBFS / 20)
-    return x * min(1.0, ceiling / float(np.max(np.abs(x))))
+    # The rare peak above the ceiling is tucked under by a smooth 5 ms look-ahead gain rather
+    # than turning the whole line down; the moving average of a running minimum over the same
+    # width never exceeds the gain each sample needs.
+    need = np.minimum(1.0, 10 ** (PEAK_CEILING_DBFS / 20) / np.maximum(np.abs(x), 1e-12))
+    width = round(0.005 * SAMPLE_RATE)
+    gain = ndimage.uniform_filter1d(ndimage.minimum_filter1d(need, width), width)
+    return x * np.minimum(gain, need)

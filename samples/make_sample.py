@@ -22,7 +22,7 @@ from tqdm import tqdm
 from localize import media
 from localize.lexicon import load_lexicon
 from localize.spec import load_job
-from samples.actor_face import FPS, HEIGHT, WIDTH, ActorRenderer
+from samples.gen_face import FPS, HEIGHT, WIDTH, ActorRenderer
 from samples.gen_voice import ActorVoice, make_dialogue
 from samples.me_stem import make_me, mix
 
@@ -34,10 +34,12 @@ DURATION = 26.0  # seconds; the spot's length
 # Effects of the M&E: (name, start seconds). The door opens as the actor starts, the cup lands
 # between lines, coffee pours under the product line, the machine hisses before the tagline.
 EFFECTS = (("door", 0.3), ("cup", 7.9), ("pour", 12.6), ("steam", 19.2), ("cup", 24.6))
-SOURCES = ("make_sample.py", "actor_face.py", "gen_voice.py", "me_stem.py")
+SOURCES = ("make_sample.py", "gen_face.py", "face_parts.py", "gen_voice.py", "me_stem.py")
 # The actor is a woman: espeak-ng's f4 variant as the base (the voice-over mode's stock female
 # voice is f3), pitched and shaped by the WORLD treatment in gen_voice.
-VOICE = ActorVoice(espeak_variant="f4", f0_mean_hz=180.0, f0_range_semitones=8.0, formant_shift=0.97)
+VOICE = ActorVoice(
+    espeak_variant="f4", f0_mean_hz=165.0, f0_range_semitones=8.0, formant_shift=0.97
+)
 CRF = 20  # visually clean and small enough to keep the demo's input light
 
 
