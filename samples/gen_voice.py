@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import math
+import warnings
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pyloudnorm
-import pyworld
 from scipy import ndimage, signal
 
 from localize.lexicon import Lexicon
 from localize.phonemes import Phoneme, synthesize
+
+with warnings.catch_warnings():
+    # pyworld imports pkg_resources; its deprecation notice is not ours to act on.
+    warnings.simplefilter("ignore", UserWarning)
+    import pyworld
 
 SAMPLE_RATE = 48000
 FRAME_PERIOD_MS = 5.0  # WORLD hop; fine enough that phoneme edges stay where espeak put them
