@@ -15,15 +15,20 @@ if ! command -v ffmpeg >/dev/null || ! command -v ffprobe >/dev/null; then
   apt_install ffmpeg
 fi
 
-python=${PYTHON:-}
-if [ -z "$python" ]; then
+find_python() {
   for candidate in python3.11 python3; do
     if command -v "$candidate" >/dev/null &&
       "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
-      python=$candidate
-      break
+      echo "$candidate"
+      return
     fi
   done
+}
+
+python=${PYTHON:-$(find_python)}
+if [ -z "$python" ] && command -v apt-get >/dev/null; then
+  apt_install python3 python3-venv # Debian 12's python3 is 3.11
+  python=$(find_python)
 fi
 if [ -z "$python" ]; then
   echo "setup: Python 3.11 is required (set PYTHON=/path/to/python3.11)" >&2
