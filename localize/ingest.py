@@ -124,6 +124,10 @@ def _check_lines(job: Job, duration: float) -> list[str]:
 def _check_languages(job: Job) -> tuple[list[str], set[str]]:
     """Problems with languages and voice references, and the market tags that cannot be spoken."""
     problems, unsupported = [], set()
+    try:
+        espeak_voice(job.source_lang)
+    except LocalizeError as exc:
+        problems.append(f"{job.path}: source_lang: {exc}")
     for index, market in enumerate(job.markets):
         try:
             espeak_voice(market.lang)

@@ -29,6 +29,12 @@ Mode = Literal["voice-over"]
 DEFAULT_MARKETS = ("de-DE", "fr-FR", "es-ES", "it-IT", "pt-BR")
 
 
+def _bcp47(value: str) -> str:
+    if not BCP47.match(value):
+        raise ValueError(f"{value!r} is not a BCP-47 tag like 'de-DE' or 'pt-BR'")
+    return value
+
+
 class _Model(BaseModel):
     # Unknown keys are typos in a hand-written file: reject them instead of ignoring them.
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -96,9 +102,7 @@ class Market(_Model):
     @field_validator("lang")
     @classmethod
     def _tag(cls, value: str) -> str:
-        if not BCP47.match(value):
-            raise ValueError(f"{value!r} is not a BCP-47 tag like 'de-DE' or 'pt-BR'")
-        return value
+        return _bcp47(value)
 
 
 class Translations(_Model):
@@ -135,6 +139,7 @@ class Job(_Model):
 
     name: str = Field("job", description="Short name used in reports.")
     mode: Mode = "voice-over"
+    source_lang: str = Field("en-US", description="BCP-47 tag of the script's language.")
     source: Source
     speakers: list[Speaker] = Field(min_length=1)
     script: list[Line] = Field(min_length=1)
@@ -146,6 +151,11 @@ class Job(_Model):
     lexicons: list[Path] = Field(default_factory=list)
     timing: Timing = Field(default_factory=Timing)
     output: Output = Field(default_factory=Output)
+    @field_validator("source_lang")
+    @classmethod
+    def _source_tag(cls, value: str) -> str:
+        return _bcp47(value)
+
     # Set by load_job: the file the job came from (paths were resolved against its folder).
     _path: Path | None = PrivateAttr(None)
 
