@@ -17,6 +17,7 @@ EXIT_OK, EXIT_USER_ERROR, EXIT_INTERRUPTED = 0, 2, 130
 
 EPILOG = """examples:
   localize validate samples/job.yaml
+  localize analyze samples/job.yaml             # alignment, speakers, faces (cached)
   localize run samples/job.yaml                 # every market in the job
   localize run samples/job.yaml --lang de-DE --lang fr-FR --force
   localize schema > job.schema.json
@@ -133,6 +134,30 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from localize.analysis import analyze
+    from localize.analysis_report import write_report
+    from localize.cache import ArtefactStore
+
+    checked = check_job(load_job(args.job))
+    folder = Path(args.out).resolve() if args.out else checked.job.output.folder / "analysis"
+    store = ArtefactStore(Path(args.cache).resolve() if args.cache else None)
+    from tqdm import tqdm
+
+    with tqdm(total=100, desc="faces", unit="%", leave=False) as bar:
+
+        def progress(step: str, done: float, total: float) -> None:
+            bar.n = round(100 * done / max(total, 1), 1)
+            bar.refresh()
+
+        result = analyze(checked, store, progress)
+    written = write_report(result, checked.source.video.path, folder, checked.job.name)
+    print((folder / "summary.txt").read_text(), end="")
+    for path in written:
+        print(f"wrote {_relative(path)}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="localize",
@@ -153,6 +178,19 @@ def build_parser() -> argparse.ArgumentParser:
     validate.set_defaults(func=cmd_validate)
     schema = sub.add_parser("schema", help="print the job file's JSON Schema")
     schema.set_defaults(func=cmd_schema)
+    analyze = sub.add_parser(
+        "analyze",
+        help="analyse the source clip only (alignment, speakers, faces); cached per clip",
+        epilog="examples:\n  localize analyze samples/job.yaml\n"
+        "  localize analyze samples/job.yaml --out /tmp/analysis --cache /tmp/cache",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    analyze.add_argument("job", help="job file (YAML or JSON)")
+    analyze.add_argument("--out", help="report folder (default <output>/analysis)")
+    analyze.add_argument(
+        "--cache", help="artefact store (default $LOCALIZE_CACHE_DIR or ~/.cache/localize)"
+    )
+    analyze.set_defaults(func=cmd_analyze)
     run = sub.add_parser(
         "run",
         help="render every market of a job into <output>/<lang>/",
