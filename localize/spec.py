@@ -151,6 +151,7 @@ class Job(_Model):
     lexicons: list[Path] = Field(default_factory=list)
     timing: Timing = Field(default_factory=Timing)
     output: Output = Field(default_factory=Output)
+
     @field_validator("source_lang")
     @classmethod
     def _source_tag(cls, value: str) -> str:
