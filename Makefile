@@ -21,4 +21,5 @@ test: lint
 	$(PY) -m pytest -q
 
 bench: sample
-	$(PY) bench/bench_render.py
+	$(PY) -m bench.bench_render
+	$(PY) -m bench.bench_analysis

@@ -1,6 +1,6 @@
 """Benchmark: wall time of `make demo`, and each market's render time over a plain ffmpeg transcode.
 
-Run from the repository root after set-up: ``python bench/bench_render.py`` (``make bench``).
+Run from the repository root after set-up: ``python -m bench.bench_render`` (``make bench``).
 Prints figures only; it asserts nothing, so a slow machine never fails a build.
 """
 
