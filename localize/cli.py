@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from localize import __version__
+from localize.analysis import AnalysisResult
 from localize.errors import LocalizeError, SpecError
 from localize.ingest import CheckedJob, check_job
 from localize.spec import job_schema, load_job
@@ -105,6 +106,27 @@ def _bars(langs: list[str]) -> tuple[Callable[[str], Callable[[str, float, float
     return progress_for, bars
 
 
+def _analyze(checked: CheckedJob, cache: str | None) -> AnalysisResult:
+    """The source analysis (cached per clip), with a bar while faces are tracked."""
+    from tqdm import tqdm
+
+    from localize.analysis import analyze
+    from localize.cache import ArtefactStore
+
+    store = ArtefactStore(Path(cache).resolve() if cache else None)
+    with tqdm(total=100, desc="analysis", unit="%", leave=False) as bar:
+
+        def progress(step: str, done: float, total: float) -> None:
+            bar.n = round(100 * done / max(total, 1), 1)
+            bar.set_postfix_str(step, refresh=False)
+            bar.refresh()
+
+        result = analyze(checked, store, progress)
+    stages = ", ".join(f"{k} {'cached' if v else 'computed'}" for k, v in result.cached.items())
+    print(f"source analysis: {stages}")
+    return result
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from localize.pipeline import check_outputs, run_job
 
@@ -116,9 +138,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     langs = args.lang or job.langs
     checked = check_job(job, langs)
     check_outputs(checked, langs, args.force)
+    analysis = _analyze(checked, args.cache).analysis
+    for note in analysis.findings:
+        print(f"  {note}")
     progress_for, bars = _bars(langs)
     try:
-        results = run_job(checked, langs, args.force, progress_for)
+        results = run_job(checked, langs, args.force, progress_for, analysis)
     finally:
         for bar in bars:
             bar.close()
@@ -135,22 +160,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from localize.analysis import analyze
     from localize.analysis_report import write_report
-    from localize.cache import ArtefactStore
 
     checked = check_job(load_job(args.job))
     folder = Path(args.out).resolve() if args.out else checked.job.output.folder / "analysis"
-    store = ArtefactStore(Path(args.cache).resolve() if args.cache else None)
-    from tqdm import tqdm
-
-    with tqdm(total=100, desc="faces", unit="%", leave=False) as bar:
-
-        def progress(step: str, done: float, total: float) -> None:
-            bar.n = round(100 * done / max(total, 1), 1)
-            bar.refresh()
-
-        result = analyze(checked, store, progress)
+    result = _analyze(checked, args.cache)
     written = write_report(result, checked.source.video.path, folder, checked.job.name)
     print((folder / "summary.txt").read_text(), end="")
     for path in written:
@@ -202,6 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--lang", action="append", help="render only this market (repeatable)")
     run.add_argument("--out", help="output folder (overrides the job's output.folder)")
     run.add_argument("--force", action="store_true", help="overwrite existing language folders")
+    run.add_argument(
+        "--cache", help="artefact store (default $LOCALIZE_CACHE_DIR or ~/.cache/localize)"
+    )
     run.set_defaults(func=cmd_run)
     return parser
 

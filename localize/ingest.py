@@ -113,11 +113,6 @@ def _check_lines(job: Job, duration: float) -> list[str]:
                     f"{job.path}: script.{index}.{name}: {value:.3f} s lies outside the clip "
                     f"(0 to {duration:.3f} s) (line {line.id})"
                 )
-        if job.mode == "voice-over" and line.start is None:
-            problems.append(
-                f"{job.path}: script.{index}.start: voice-over mode needs a start time "
-                f"for every line (line {line.id})"
-            )
     return problems
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from localize import media, mix
+from localize.analysis import SourceAnalysis
 from localize.deliver import FileHasher, FileRecord, staged_folder, write_manifest
 from localize.errors import RenderError, SpecError
 from localize.ingest import CheckedJob
@@ -112,13 +113,20 @@ def render_language(
     hasher: FileHasher,
     force: bool = False,
     progress: Progress | None = None,
+    analysis: SourceAnalysis | None = None,
 ) -> LanguageResult:
-    """Render one market into `<output>/<lang>/`; nothing is left behind if it fails."""
+    """Render one market into `<output>/<lang>/`; nothing is left behind if it fails.
+
+    With the source `analysis`, lines without times in the script take their aligned times.
+    """
     started = time.perf_counter()
     job, source = checked.job, checked.source
     stage = _staged_progress(progress)
     bed, sample_rate = mix.read_bed(source)
-    dialogue = render_voice_over(checked, lang, sample_rate, stage("speech"))
+    aligned = None
+    if analysis is not None:
+        aligned = {ln.id: (ln.start, ln.end) for ln in analysis.alignment.lines}
+    dialogue = render_voice_over(checked, lang, sample_rate, stage("speech"), aligned)
     master = _master_audio(checked, dialogue, bed)
     report = mix.report(master, dialogue.samples, sample_rate)
     stage("mix")("mix", 1, 1)
@@ -144,6 +152,9 @@ def render_language(
                 "consent": {s.name: s.consent_record_id for s in job.speakers},
                 "ai_generated": {"speech": True, "picture": False},
                 "findings": findings,
+                "source_analysis": None
+                if analysis is None
+                else {"aligned_lines": aligned, "findings": analysis.findings},
             },
         )
     folder = output_folder(checked, lang)
@@ -198,6 +209,7 @@ def run_job(
     langs: list[str] | None = None,
     force: bool = False,
     progress_for: Callable[[str], Progress | None] | None = None,
+    analysis: SourceAnalysis | None = None,
 ) -> list[LanguageResult]:
     """Render every requested market, one after another, sharing the source analysis."""
     langs = checked.job.langs if langs is None else langs
@@ -206,7 +218,7 @@ def run_job(
     results = []
     for lang in langs:
         progress = progress_for(lang) if progress_for is not None else None
-        results.append(render_language(checked, lang, hasher, force, progress))
+        results.append(render_language(checked, lang, hasher, force, progress, analysis))
         if progress is not None:
             progress("done", 100.0, 100.0)
     return results

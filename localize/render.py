@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,15 +65,21 @@ class Slot:
     window_end: float  # the next line's start less GUARD, else the clip's end
 
 
-def slots(script: list[Line], duration: float) -> list[Slot]:
-    """The slot of every line; lines are spoken in script order."""
+def slots(
+    script: list[Line], duration: float, aligned: Mapping[str, tuple[float, float]] | None = None
+) -> list[Slot]:
+    """The slot of every line; a line without times takes them from the source alignment."""
+    aligned = aligned or {}
+    starts = []
+    for line in script:
+        if line.start is None and line.id not in aligned:
+            raise RenderError(f"line {line.id}: no start time in the script and no alignment")
+        starts.append(line.start if line.start is not None else aligned[line.id][0])
     result = []
     for index, line in enumerate(script):
-        assert line.start is not None, "checked by ingest for voice-over"
-        following = [ln.start for ln in script[index + 1 :] if ln.start is not None]
-        window_end = min([f - GUARD for f in following] + [duration])
-        end = line.end if line.end is not None else window_end
-        result.append(Slot(line.start, end, max(end, window_end)))
+        window_end = min([f - GUARD for f in starts[index + 1 :]] + [duration])
+        end = line.end if line.end is not None else aligned.get(line.id, (0.0, window_end))[1]
+        result.append(Slot(starts[index], end, max(end, window_end)))
     return result
 
 
@@ -153,7 +159,11 @@ def _place_line(
 
 
 def render_voice_over(
-    checked: CheckedJob, lang: str, sample_rate: int, progress: Progress | None = None
+    checked: CheckedJob,
+    lang: str,
+    sample_rate: int,
+    progress: Progress | None = None,
+    aligned: Mapping[str, tuple[float, float]] | None = None,
 ) -> DialogueRender:
     """Speak every translated line with a stock voice, fitted into its slot and level-matched."""
     job, source = checked.job, checked.source
@@ -162,7 +172,7 @@ def render_voice_over(
     reference = mix.reference_dialogue(source, sample_rate)
     placed_lines: list[PlacedLine] = []
     findings: list[Finding] = []
-    line_slots = slots(job.script, source.duration)
+    line_slots = slots(job.script, source.duration, aligned)
     for index, (line, slot) in enumerate(zip(job.script, line_slots, strict=True)):
         audio, placed = _place_line(checked, lang, line, slot, reference, sample_rate)
         begin = round(slot.start * sample_rate)

@@ -12,6 +12,8 @@ import pytest
 import yaml
 
 from localize import media
+from localize.mix import resample
+from localize.phonemes import synthesize
 
 RATE = 48000
 FPS = 25
@@ -35,15 +37,15 @@ def write_video(
             writer.write(frame.astype(np.uint8))
 
 
-def speech_like(seconds: float, spans: list[tuple[float, float]], seed: int = 1) -> np.ndarray:
-    """(N,) a voiced buzz inside each span, silence elsewhere: a stand-in dialogue stem."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(round(seconds * RATE)) / RATE
-    buzz = 0.2 * np.sign(np.sin(2 * np.pi * 140 * t)) * (0.6 + 0.4 * np.sin(2 * np.pi * 4 * t))
-    gate = np.zeros_like(t)
-    for start, end in spans:
-        gate[(t >= start) & (t < end)] = 1.0
-    return (buzz * gate + 0.001 * rng.standard_normal(len(t))).astype(np.float32)
+def spoken(seconds: float, lines: list[tuple[str, float]]) -> np.ndarray:
+    """(N,) espeak-ng speech of each (text, start) line, silence elsewhere: a dialogue stem."""
+    out = np.zeros(round(seconds * RATE), dtype=np.float32)
+    for text, start in lines:
+        speech = synthesize(text, "en-US", voice_variant="f4").trimmed()
+        audio = resample(speech.samples, speech.sample_rate, RATE) * 0.5
+        begin = round(start * RATE)
+        out[begin : begin + len(audio)] = audio[: len(out) - begin]
+    return out
 
 
 def ambience(seconds: float, seed: int = 2) -> np.ndarray:
@@ -71,13 +73,21 @@ def clip_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 3 s clip with dialogue and M&E stems, made once per test session."""
     folder = tmp_path_factory.mktemp("clip")
     seconds = 3.0
-    dialogue = speech_like(seconds, [(0.2, 1.3), (1.6, 2.8)])
+    dialogue = spoken(seconds, [(str(line["text"]), float(line["start"])) for line in LINES])
     me = ambience(seconds)
     media.write_audio(folder / "dialogue.wav", dialogue, RATE)
     media.write_audio(folder / "me.wav", me, RATE)
     media.write_audio(folder / "mix.wav", me + dialogue[:, None], RATE)
     write_video(folder / "clip.mp4", seconds, audio=folder / "mix.wav")
     return folder
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Analyses go to a per-session store, never the user's cache."""
+    monkeypatch.setenv("LOCALIZE_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
 
 
 @pytest.fixture

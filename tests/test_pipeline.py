@@ -170,3 +170,22 @@ def test_lines_borrow_silence_then_speed_up_then_report(
     assert second["rate"] == 1.0 and second["borrowed"] > 0.3 and second["overflow"] == 0
     codes = {(f.code, f.line) for f in result.findings}
     assert codes == {("timing.overflow", "L1"), ("timing.spill", "L1")}
+
+
+def test_lines_without_times_take_their_aligned_times_and_analysis_is_cached(
+    make_job: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.conftest import LINES
+
+    untimed = [{k: v for k, v in line.items() if k not in ("start", "end")} for line in LINES]
+    job = make_job(script=untimed)
+    assert main(["run", str(job), "--lang", "de-DE", "--cache", str(tmp_path / "c")]) == 0
+    first = capsys.readouterr().out
+    assert "source analysis: align computed, speakers computed, faces computed" in first
+    manifest = json.loads((tmp_path / "out" / "de-DE" / "manifest.json").read_text())
+    starts = [line["start"] for line in manifest["lines"]]
+    assert starts == pytest.approx([line["start"] for line in LINES], abs=0.1)
+    assert any("no face" in f for f in manifest["source_analysis"]["findings"])
+    argv = ["run", str(job), "--lang", "fr-FR", "--cache", str(tmp_path / "c")]
+    assert main(argv) == 0
+    assert "source analysis: align cached, speakers cached, faces cached" in capsys.readouterr().out
