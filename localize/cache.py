@@ -7,8 +7,6 @@ import hashlib
 import io
 import json
 import os
-import shutil
-import tempfile
 import types
 import typing
 from collections.abc import Callable
@@ -18,6 +16,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from localize.deliver import staged_folder
 from localize.errors import LocalizeError
 
 T = TypeVar("T")
@@ -79,20 +78,11 @@ class ArtefactStore:
         """Store `value` atomically: a reader sees the whole entry or none of it."""
         arrays: dict[str, np.ndarray] = {}
         tree = _encode(value, arrays)
-        self.root.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=self.root))
-        try:
+        with staged_folder(self.path(key), force=True) as staging:
             buffer = io.BytesIO()
             np.savez(buffer, **arrays)  # type: ignore[arg-type]
             (staging / "arrays.npz").write_bytes(buffer.getvalue())
             (staging / "value.json").write_text(json.dumps(tree))
-            final = self.path(key)
-            if final.exists():
-                shutil.rmtree(final)
-            staging.rename(final)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
 
     def get_or_compute(self, key: str, kind: type[T], compute: Callable[[], T]) -> tuple[T, bool]:
         """(value, True) from the store, or (compute(), False) after storing it."""

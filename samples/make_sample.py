@@ -9,9 +9,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import shutil
 import sys
-import tempfile
 from dataclasses import asdict
 from fractions import Fraction
 from pathlib import Path
@@ -20,6 +18,7 @@ import numpy as np
 from tqdm import tqdm
 
 from localize import media
+from localize.deliver import staged_folder
 from localize.lexicon import load_lexicon
 from localize.spec import load_job
 from samples.gen_face import FPS, HEIGHT, WIDTH, ActorRenderer
@@ -83,8 +82,7 @@ def build(out: Path) -> None:
             )
     me = make_me(DURATION, EFFECTS)
     master = mix(dialogue.samples, me.samples)
-    staging = Path(tempfile.mkdtemp(prefix=".media-", dir=out.parent))
-    try:
+    with staged_folder(out, force=True) as staging:
         media.write_audio(staging / "dialogue.wav", dialogue.samples, dialogue.sample_rate)
         media.write_audio(staging / "me.wav", me.samples, me.sample_rate)
         media.write_audio(staging / "mix.wav", master, me.sample_rate)
@@ -101,12 +99,6 @@ def build(out: Path) -> None:
         }
         (staging / "truth.json").write_text(json.dumps(truth, indent=1, ensure_ascii=False))
         (staging / ".stamp").write_text(input_stamp())
-        if out.exists():
-            shutil.rmtree(out)
-        staging.rename(out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
 
 
 def main(argv: list[str] | None = None) -> int:
