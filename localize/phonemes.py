@@ -17,6 +17,7 @@ from phonemizer.separator import Separator
 
 from localize import espeak
 from localize.errors import PhonemeError
+from localize.kana import to_kana
 from localize.lexicon import WORD_PATTERN, Lexicon
 
 # phonemizer warns about language switches and word-count mismatches that phonemize() handles.
@@ -33,7 +34,7 @@ _VOICES = {
     "it-IT": espeak.Voice("it", "it", "it"),
     "pt-BR": espeak.Voice("pt-br", "pt-br", "pt"),
     "pt-PT": espeak.Voice("pt", "pt", "pt-pt"),
-    "ja-JP": espeak.Voice("ja", "ja", "ja"),  # kana only: kanji need a kanji -> kana step first
+    "ja-JP": espeak.Voice("ja", "ja", "ja"),  # kana only: _readable() turns kanji into kana
     "nl-NL": espeak.Voice("nl", "nl", "nl"),
     "pl-PL": espeak.Voice("pl", "pl", "pl"),
     "sv-SE": espeak.Voice("sv", "sv", "sv"),
@@ -55,6 +56,11 @@ def espeak_voice(lang: str) -> str:
 def normalize_ipa(ipa: str) -> str:
     """IPA reduced to its segments (no stress, length, ties or spaces) for comparisons."""
     return "".join(ch for ch in espeak.nfd(ipa) if ch not in _IGNORED_IN_IPA)
+
+
+def _readable(text: str, lang: str) -> str:
+    """Japanese with its kanji as kana (espeak's ja voice spells kanji out); others unchanged."""
+    return to_kana(text) if lang.replace("_", "-").split("-")[0].lower() == "ja" else text
 
 
 def _voice(lang: str) -> espeak.Voice:
@@ -145,6 +151,7 @@ class Speech:
 def phonemize(text: str, lang: str, lexicon: Lexicon | None = None) -> tuple[Word, ...]:
     """IPA per word, stress marks kept; a lexicon entry replaces espeak's IPA for its word."""
     voice = _voice(lang)
+    text = _readable(text, lang)
     tokens = [m.group() for m in WORD_PATTERN.finditer(text)]
     if not tokens:
         return ()
@@ -179,6 +186,7 @@ def synthesize(
     A lexicon word is spoken from the lexicon's IPA and checked: PhonemeError if espeak can't.
     """
     voice = _voice(lang)
+    text = _readable(text, lang)
     if not rate > 0:
         raise PhonemeError(f"rate must be > 0 (1.0 = {ESPEAK_RATE_WPM} words/min), got {rate}")
     for label, value in (("pitch", pitch), ("pitch_range", pitch_range)):
