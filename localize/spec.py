@@ -280,5 +280,5 @@ def load_job(path: str | Path) -> Job:
     if problems:
         raise SpecError([f"{path}: {problem}" for problem in problems])
     resolved = _resolve(job, path.resolve().parent)
-    resolved._path = path.resolve()
+    resolved._path = path  # as the user wrote it, so messages name the file they know
     return resolved
