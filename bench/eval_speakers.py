@@ -102,6 +102,24 @@ def report_voices(name: str, audio: np.ndarray, reference: Annotation) -> None:
         )
 
 
+def report_single(name: str, audio: np.ndarray) -> None:
+    """The estimated count on a recording of one speaker (must be 1)."""
+    turns, spent = timed_turns(audio, None)
+    print(
+        f"{name}: one speaker, speakers estimated: found {len(turns.speakers)} (true 1), "
+        f"{spent / (len(audio) / SAMPLE_RATE):.3f} s compute per s of audio"
+    )
+
+
+def one_speaker(audio: np.ndarray, reference: Annotation, speaker: str) -> np.ndarray:
+    """That speaker's reference turns alone, joined by 0.5 s of silence."""
+    pause = np.zeros(SAMPLE_RATE // 2, dtype=np.float32)
+    pieces = []
+    for seg in reference.label_timeline(speaker).support():
+        pieces += [audio[round(seg.start * SAMPLE_RATE) : round(seg.end * SAMPLE_RATE)], pause]
+    return np.concatenate(pieces)
+
+
 def _timeline(spans: tuple[tuple[float, float], ...], uri: str | None) -> Timeline:
     return Timeline([Segment(a, b) for a, b in spans], uri=uri)
 
@@ -120,6 +138,8 @@ def main() -> None:
     reference = next(iter(rttm.values()))
     report_turns("pyannote_sample", sample, reference, len(reference.labels()))
     report_voices("pyannote_sample", sample, reference)
+    for speaker in reference.labels():  # each voice alone must not be split in two
+        report_single(f"pyannote_sample {speaker} alone", one_speaker(sample, reference, speaker))
 
     leopard = media.read_audio(MEDIA / "leopard_diarization_test.wav", SAMPLE_RATE)
     data = json.loads((MEDIA / "leopard_test_data.json").read_text())
@@ -134,6 +154,10 @@ def main() -> None:
         print(f"  {seg.start:6.2f}-{seg.end:6.2f} s {label}")
     report_turns("leopard_diarization_test", leopard, reference, len(reference.labels()))
     report_voices("leopard_diarization_test", leopard, reference)
+
+    for path in sorted(MEDIA.glob("leopard_test_*.wav")):
+        if path.stem != "leopard_test_ja":  # the same set as the alignment evaluation
+            report_single(path.stem, media.read_audio(path, SAMPLE_RATE))
 
 
 if __name__ == "__main__":

@@ -39,6 +39,14 @@ class TurnOptions:
     # the halves of one speaker's windows were 0.08-0.21 apart, distinct voices 0.42-0.47, but
     # two similar voices can be as close as 0.12: give n_speakers when the script knows it.
     threshold: float = 0.25
+    # Closer centroids (down to ``floor``) still count as two voices when the distance is large
+    # against its sampling noise, which falls as 1/sqrt(seconds of speech): distance /
+    # sqrt(1/T1 + 1/T2) >= ``evidence`` with each cluster covering at least ``min_evidence`` s.
+    # Splits of one real speaker scored <= 0.21 (over-splits of two voices <= 0.23), two similar
+    # voices with 10-16 s each 0.30. A near call: with n_speakers known, give it.
+    evidence: float = 0.27
+    min_evidence: float = 5.0
+    floor: float = 0.1
     median: float = 0.5  # median filter over frame labels: removes flicker shorter than ~half this
     min_turn: float = 0.5  # shorter turns are merged into their neighbours
     pyannote_checkpoint: str | None = None  # local pyannote.audio pipeline directory (optional)
@@ -125,12 +133,19 @@ def window_embeddings(
     return frames, embeddings
 
 
-def cluster(embeddings: np.ndarray, n_speakers: int | None, opts: TurnOptions) -> np.ndarray:
+def cluster(
+    embeddings: np.ndarray,
+    n_speakers: int | None,
+    opts: TurnOptions,
+    frames: np.ndarray | None = None,
+) -> np.ndarray:
     """(W, 256) embeddings -> (W,) cluster index 0..K-1, by Ward linkage.
 
     Ward (on unit vectors, so close to cosine) keeps two similar voices apart where average
     linkage chains them into one cluster plus outliers. Without ``n_speakers`` the count is the
-    largest K whose cluster centroids are all at least ``opts.threshold`` apart.
+    largest K whose clusters are all pairwise distinct voices (see ``distinct_voices``); the
+    windows' (W, 2) ``frames`` give each cluster's seconds of speech (without them, the
+    centroid distance alone decides).
     """
     if len(embeddings) < 2:
         return np.zeros(len(embeddings), dtype=np.int64)
@@ -144,9 +159,40 @@ def cluster(embeddings: np.ndarray, n_speakers: int | None, opts: TurnOptions) -
         )
         centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
         distance = 1.0 - centroids @ centroids.T  # (K, K) cosine distance
-        if distance[np.triu_indices(len(centroids), 1)].min() >= opts.threshold:
+        seconds = _coverage(frames, labels) if frames is not None else None
+        if distinct_voices(distance, seconds, opts):
             return labels
     return np.zeros(len(embeddings), dtype=np.int64)
+
+
+def distinct_voices(distance: np.ndarray, seconds: np.ndarray | None, opts: TurnOptions) -> bool:
+    """Whether every pair of K clusters is two voices: (K, K) centroid cosine distance, (K,) s.
+
+    A pair is two voices when its distance reaches ``opts.threshold``, or, for closer pairs down
+    to ``opts.floor``, when both clusters cover at least ``opts.min_evidence`` s and the distance
+    stands out from the centroids' sampling noise: distance / sqrt(1/T1 + 1/T2) >= evidence.
+    """
+    for i, j in zip(*np.triu_indices(len(distance), 1), strict=True):
+        d = float(distance[i, j])
+        if d >= opts.threshold:
+            continue
+        if seconds is None or d < opts.floor or min(seconds[i], seconds[j]) < opts.min_evidence:
+            return False
+        if d / np.sqrt(1.0 / seconds[i] + 1.0 / seconds[j]) < opts.evidence:
+            return False
+    return True
+
+
+def _coverage(frames: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """(W, 2) window frames, (W,) labels -> (K,) seconds covered by each cluster's windows."""
+    n_frames = int(frames[:, 1].max())
+    seconds = np.zeros(int(labels.max()) + 1)
+    for k in range(len(seconds)):
+        covered = np.zeros(n_frames, dtype=bool)
+        for a, b in frames[labels == k]:
+            covered[a:b] = True
+        seconds[k] = covered.sum() / FRAME_RATE
+    return seconds
 
 
 def _cut(tree: np.ndarray, k: int) -> np.ndarray:
@@ -261,7 +307,7 @@ class EmbeddingBackend(DiarizationBackend):
         self, audio: np.ndarray, speech: Sequence[Span], n_speakers: int | None
     ) -> Annotation:
         frames, embeddings = window_embeddings(audio, speech, self.opts)
-        labels = cluster(embeddings, n_speakers, self.opts)
+        labels = cluster(embeddings, n_speakers, self.opts, frames)
         labels = _absorb_small(labels, embeddings, n_fixed=n_speakers is not None)
         n_frames = -(-len(audio) // MEL_HOP)
         return resegment(frames, embeddings, labels, speech, n_frames, self.opts)

@@ -13,6 +13,7 @@ from pyannote.core import Annotation, Segment
 from pyannote.metrics.diarization import DiarizationErrorRate
 from scipy.signal import resample_poly
 
+from localize.diarize import distinct_voices
 from localize.phonemes import synthesize
 from localize.speakers import (
     BACKENDS,
@@ -204,3 +205,15 @@ def test_backends(dialogue: Dialogue) -> None:
         speaker_turns(dialogue.audio, RATE, backend="pyannote")
     with pytest.raises(SpeakerError, match="unknown speaker backend"):
         speaker_turns(dialogue.audio, RATE, backend="nope", opts=TurnOptions())
+
+
+def test_close_voices_need_enough_speech() -> None:
+    opts = TurnOptions()
+    close = np.array([[0.0, 0.12], [0.12, 0.0]])  # two similar voices, or halves of one
+    assert distinct_voices(np.array([[0.0, 0.3], [0.3, 0.0]]), None, opts)  # far: always two
+    assert not distinct_voices(close, None, opts)  # no durations: the distance alone decides
+    assert distinct_voices(close, np.array([10.0, 15.0]), opts)  # ~10 s each: noise is small
+    assert not distinct_voices(close, np.array([3.0, 3.0]), opts)  # 3 s each: within the noise
+    assert not distinct_voices(close, np.array([2.0, 40.0]), opts)  # too little of one voice
+    tiny = np.array([[0.0, 0.08], [0.08, 0.0]])  # below the floor: one voice however long
+    assert not distinct_voices(tiny, np.array([60.0, 60.0]), opts)
