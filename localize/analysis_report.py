@@ -12,6 +12,7 @@ from localize import media
 from localize.analysis import AnalysisResult
 from localize.face_align import mouth_crop
 from localize.faces import FaceTracks
+from localize.speakers import annotation_to_rttm
 
 SHEET_COLUMNS = 8
 SHEET_CROPS = 32  # crops sampled evenly over the first face track
@@ -57,10 +58,7 @@ def rttm(result: AnalysisResult, uri: str) -> str:
     annotation = Annotation(uri=uri)
     for index, turn in enumerate(result.analysis.speakers.turns):
         annotation[Segment(turn.start, turn.end), index] = turn.speaker
-    return "".join(
-        f"SPEAKER {uri} 1 {seg.start:.3f} {seg.duration:.3f} <NA> <NA> {label} <NA> <NA>\n"
-        for seg, _, label in annotation.itertracks(yield_label=True)
-    )
+    return annotation_to_rttm(annotation, uri)
 
 
 def contact_sheet(faces: FaceTracks, video: Path) -> np.ndarray | None:

@@ -79,13 +79,18 @@ class SpeakerTurns:
 
     def to_rttm(self, uri: str) -> str:
         """The turns as RTTM lines (one per turn, times to the millisecond)."""
-        if not uri or any(ch.isspace() for ch in uri):
-            raise SpeakerError(f"RTTM uri must be a non-empty word without spaces, got {uri!r}")
-        lines = [
-            f"SPEAKER {uri} 1 {seg.start:.3f} {seg.duration:.3f} <NA> <NA> {label} <NA> <NA>"
-            for seg, _, label in self.annotation.itertracks(yield_label=True)
-        ]
-        return "".join(line + "\n" for line in lines)
+        return annotation_to_rttm(self.annotation, uri)
+
+
+def annotation_to_rttm(annotation: Annotation, uri: str) -> str:
+    """RTTM lines of a labelled annotation (one per track, times to the millisecond)."""
+    if not uri or any(ch.isspace() for ch in uri):
+        raise SpeakerError(f"RTTM uri must be a non-empty word without spaces, got {uri!r}")
+    lines = [
+        f"SPEAKER {uri} 1 {seg.start:.3f} {seg.duration:.3f} <NA> <NA> {label} <NA> <NA>"
+        for seg, _, label in annotation.itertracks(yield_label=True)
+    ]
+    return "".join(line + "\n" for line in lines)
 
 
 @dataclass(frozen=True)
