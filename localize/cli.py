@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from localize import __version__
 from localize.analysis import AnalysisResult
@@ -19,6 +20,8 @@ EXIT_OK, EXIT_USER_ERROR, EXIT_INTERRUPTED = 0, 2, 130
 EPILOG = """examples:
   localize validate samples/job.yaml
   localize analyze samples/job.yaml             # alignment, speakers, faces (cached)
+  localize fit samples/job.yaml                 # fit the actor model (cached)
+  localize evaluate samples/job.yaml            # self-reenactment figures vs baselines
   localize run samples/job.yaml                 # every market in the job
   localize run samples/job.yaml --lang de-DE --lang fr-FR --force
   localize schema > job.schema.json
@@ -172,6 +175,74 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _fit_bar(total_label: str) -> tuple[Any, Callable[[int, int, dict[str, float]], None]]:
+    from tqdm import tqdm
+
+    bar = tqdm(total=1, desc=total_label, unit="step", leave=True)
+
+    def progress(step: int, total: int, logs: dict[str, float]) -> None:
+        bar.total = total
+        bar.n = step
+        shown = {k.removeprefix("loss/"): f"{v:.3f}" for k, v in logs.items() if k != "loss/total"}
+        bar.set_postfix(shown, refresh=False)
+        bar.refresh()
+
+    return bar, progress
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    from localize.cache import ArtefactStore
+    from localize.fit import fit_speaker, profile
+
+    fit_cfg = profile(args.profile)
+    checked = check_job(load_job(args.job), [])
+    names = [args.speaker] if args.speaker else [s.name for s in checked.job.speakers]
+    analysis = _analyze(checked, args.cache).analysis
+    store = ArtefactStore(Path(args.cache).resolve() if args.cache else None)
+    for name in names:
+        bar, progress = _fit_bar(f"fit {name}")
+        try:
+            fitted = fit_speaker(checked, analysis, name, fit_cfg, store=store, progress=progress)
+        finally:
+            bar.close()
+        how = "cached" if fitted.cached else f"fitted in {fitted.actor.info.get('seconds', 0)} s"
+        print(f"{name}: {how} ({fit_cfg.profile} profile) -> {fitted.checkpoint}")
+        print(f"  sha256 {fitted.sha256}")
+    return EXIT_OK
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from localize.fit import profile
+    from localize.reenact import evaluate_job, evaluate_video, evaluate_voices
+
+    fit_cfg = profile(args.profile)
+    bar, progress = _fit_bar("fit")
+    try:
+        if args.video:
+            results = [evaluate_video(Path(args.video), fit_cfg, progress=progress)]
+        elif args.speech:
+            if not args.stm:
+                raise LocalizeError("--speech needs --stm with the turns' speakers, times and text")
+            results = evaluate_voices(
+                Path(args.speech), Path(args.stm), args.lang, fit_cfg, progress=progress
+            )
+        elif args.job:
+            checked = check_job(load_job(args.job), [])
+            analysis = _analyze(checked, args.cache).analysis
+            names = [args.speaker] if args.speaker else [s.name for s in checked.job.speakers]
+            results = [
+                evaluate_job(checked, analysis, name, fit_cfg, progress=progress) for name in names
+            ]
+        else:
+            raise LocalizeError("give a job file, --video FILE, or --speech FILE --stm FILE")
+    finally:
+        bar.close()
+    for result in results:
+        print(result.table())
+        print()
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="localize",
@@ -220,7 +291,42 @@ def build_parser() -> argparse.ArgumentParser:
         "--cache", help="artefact store (default $LOCALIZE_CACHE_DIR or ~/.cache/localize)"
     )
     run.set_defaults(func=cmd_run)
+    _add_model_commands(sub)
     return parser
+
+
+def _add_model_commands(sub: Any) -> None:
+    cache_help = "artefact store (default $LOCALIZE_CACHE_DIR or ~/.cache/localize)"
+    profile_help = "fast (demo, about 3 min) or quality (real work, about 15 min)"
+    fit = sub.add_parser(
+        "fit",
+        help="fit each speaker's actor model (voice + mouth) on the source clip; cached",
+        epilog="examples:\n  localize fit samples/job.yaml\n"
+        "  localize fit samples/job.yaml --speaker Maya --profile quality",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    fit.add_argument("job", help="job file (YAML or JSON)")
+    fit.add_argument("--speaker", help="fit only this speaker (default: every speaker)")
+    fit.add_argument("--profile", default="fast", help=profile_help)
+    fit.add_argument("--cache", help=cache_help)
+    fit.set_defaults(func=cmd_fit)
+    ev = sub.add_parser(
+        "evaluate",
+        help="self-reenactment: fit on the first 85 %%, regenerate the rest, print figures",
+        epilog="examples:\n  localize evaluate samples/job.yaml\n"
+        "  localize evaluate --video talking_head.mp4          # no script: audio-driven\n"
+        "  localize evaluate --speech talk.wav --stm talk.stm  # voices only, from text",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ev.add_argument("job", nargs="?", help="job file: phoneme-driven, from its script")
+    ev.add_argument("--video", help="a talking-head clip without a script (audio-driven)")
+    ev.add_argument("--speech", help="a conversation recording (with --stm)")
+    ev.add_argument("--stm", help="STM transcript of --speech: speakers, times, text")
+    ev.add_argument("--lang", default="en-US", help="language of --speech (default en-US)")
+    ev.add_argument("--speaker", help="evaluate only this speaker of the job")
+    ev.add_argument("--profile", default="fast", help=profile_help)
+    ev.add_argument("--cache", help=cache_help)
+    ev.set_defaults(func=cmd_evaluate)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -560,3 +560,21 @@ def _fraction(text: Any) -> Fraction | None:
 def _read_log(log: IO[bytes]) -> str:
     log.seek(0)
     return log.read().decode(errors="replace")
+
+
+def frame_times(path: StrPath) -> np.ndarray:
+    """(F,) float64 presentation time in seconds of every decoded frame of the first video stream.
+
+    Unlike `iter_frames`, which puts a VFR source on its nominal grid, these are the source's own
+    timestamps (best effort: the pts, else the decoder's estimate), in presentation order.
+    """
+    path = _require_file(path)
+    args = ["ffprobe", "-v", "error", "-select_streams", "v:0"]
+    args += ["-show_entries", "frame=best_effort_timestamp_time", "-of", "csv=p=0", str(path)]
+    out = _run(args, path, "cannot read frame times of").decode(errors="replace")
+    # Side data can add blank lines or trailing commas; frames without a time say N/A.
+    fields = (line.strip().strip(",") for line in out.splitlines())
+    times = [float(f) for f in fields if f and f != "N/A"]
+    if not times:
+        raise MediaError(f"{path}: no video frames")
+    return np.sort(np.array(times, np.float64))

@@ -58,6 +58,50 @@ def ambience(seconds: float, seed: int = 2) -> np.ndarray:
     return (noise + tone[:, None]).astype(np.float32)
 
 
+def write_talking_job(
+    folder: Path, lines: list[tuple[str, str, float]], seconds: float, face: bool = True
+) -> Path:
+    """A 640x360 clip of the sample actor (or, without ``face``, a faceless gradient) saying
+    (id, text, start) lines with espeak-ng's voice, its stems, and a job file naming them."""
+    from samples.gen_face import ActorRenderer
+
+    dialogue = np.zeros(round(seconds * RATE), np.float32)
+    phonemes, script = [], []
+    for line_id, text, start in lines:
+        speech = synthesize(text, "en-US", rate=0.9, voice_variant="f4").trimmed()
+        audio = resample(speech.samples, speech.sample_rate, RATE) * 0.5
+        a = round(start * RATE)
+        dialogue[a : a + len(audio)] = audio
+        phonemes += [
+            (p.ipa, start + p.start, start + p.start + p.duration) for p in speech.phonemes.phonemes
+        ]
+        end = round(start + speech.duration + 0.2, 2)
+        script.append({"id": line_id, "speaker": "Ava", "text": text, "start": start, "end": end})
+    me = (0.01 * np.random.default_rng(0).standard_normal((len(dialogue), 2))).astype(np.float32)
+    media.write_audio(folder / "dialogue.wav", dialogue, RATE)
+    media.write_audio(folder / "me.wav", me, RATE)
+    media.write_audio(folder / "mix.wav", me + dialogue[:, None], RATE)
+    if face:
+        renderer = ActorRenderer(width=640, height=360)
+        with media.FrameWriter(
+            folder / "clip.mp4", 640, 360, Fraction(FPS), preset="ultrafast",
+            audio=folder / "mix.wav",
+        ) as writer:  # fmt: skip
+            for frames, _ in renderer.render(phonemes, round(seconds * FPS)):
+                writer.write(frames)
+    else:
+        write_video(folder / "clip.mp4", seconds, audio=folder / "mix.wav")
+    job = {
+        "source": {"video": "clip.mp4", "stems": {"dialogue": "dialogue.wav", "me": "me.wav"}},
+        "speakers": [{"name": "Ava", "consent_record_id": "CR-1"}],
+        "script": script,
+        "markets": [{"lang": "de-DE"}],
+        "translations": {"files": {}},
+    }
+    (folder / "job.yaml").write_text(yaml.safe_dump(job))
+    return folder / "job.yaml"
+
+
 LINES = [
     {"id": "L1", "speaker": "Ava", "text": "Good morning.", "start": 0.2, "end": 1.4},
     {"id": "L2", "speaker": "Ava", "text": "Brightwell is here.", "start": 1.6, "end": 2.9},

@@ -1,0 +1,90 @@
+"""Inference: a target track in, the actor's speech features and mouth crops out.
+
+Legend: T 100 Hz frames, F video frames, S crop side.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from model.checkpoint import ActorModel
+from model.data import select, to_uint8, to_unit
+from model.units import phoneme_descriptors
+
+
+@dataclass(frozen=True, eq=False)
+class Target:
+    """What to say and where to paint it. Give phonemes (ids + features) or a recording's mel."""
+
+    ids: np.ndarray | None = None  # (T,) int64 phoneme index per 100 Hz frame
+    features: np.ndarray | None = None  # (T, A + 1) articulatory features + position in phone
+    mel: np.ndarray | None = None  # (T, n_mels) log-mel normalised like the actor's
+    frame_pos: np.ndarray | None = None  # (F,) video frame times in 100 Hz frames of this track
+    frames: np.ndarray | None = None  # (F, S, S, 3) uint8 aligned crops of the frames painted into
+
+    @property
+    def n_frames(self) -> int:
+        track = self.ids if self.ids is not None else self.mel
+        if track is None:
+            raise ValueError("a target needs phonemes (ids and features) or a mel track")
+        return len(track)
+
+
+@dataclass(frozen=True, eq=False)
+class Generated:
+    world: np.ndarray  # (T, n_world) float32 WORLD features for the vocoder
+    crops: np.ndarray | None  # (F, S, S, 3) uint8 mouth crops, None without frames
+    ticks: np.ndarray  # (T,) the actor's 100 Hz frames selected as units
+    refs: np.ndarray | None  # (F, K) the actor's video frames given to the decoder as texture
+
+
+@torch.no_grad()
+def generate(actor: ActorModel, target: Target, batch_size: int = 64) -> Generated:
+    """Regenerate speech (and mouths, when target frames are given) for one target track."""
+    model, db, cfg = actor.model, actor.database, actor.model.cfg
+    dev = next(model.parameters()).device
+    phonemes = target.ids is not None and target.features is not None
+    if phonemes and db.scripted:
+        assert target.ids is not None and target.features is not None
+        mode = "phoneme"
+        desc = phoneme_descriptors(
+            target.ids, target.features[:, :-1], target.features[:, -1], cfg.n_phonemes
+        )
+    elif target.mel is not None:
+        mode, desc = "audio", target.mel
+    else:
+        raise ValueError("this actor model was fitted without a script: drive it with audio (mel)")
+    want_video = target.frames is not None and target.frame_pos is not None and db.has_video
+    sel = (
+        select(db, desc, mode, cfg, target.frame_pos, target.frames)
+        if want_video
+        else select(db, desc, mode, cfg)
+    )
+    units = model.normalise(torch.from_numpy(db.world[sel.ticks])[None].to(dev))
+    if mode == "phoneme":
+        assert target.ids is not None and target.features is not None
+        ids = torch.from_numpy(target.ids)[None].to(dev)
+        content = model.content(ids, torch.from_numpy(target.features)[None].to(dev))
+    else:
+        assert target.mel is not None
+        content = model.content(mel=torch.from_numpy(target.mel)[None].to(dev))
+    speaker = torch.from_numpy(db.speaker)[None].to(dev)
+    latent = model.latent(content, units, speaker)
+    world = model.denormalise(model.speech(latent, units))[0].cpu().numpy()
+    crops = None
+    if want_video:
+        assert target.frames is not None and target.frame_pos is not None
+        assert sel.refs is not None and db.crops is not None and db.mask is not None
+        pos = torch.from_numpy(target.frame_pos).float()[None].to(dev)
+        lat = model.pool(latent, pos)[0]  # (F, D)
+        mask = torch.from_numpy(db.mask).float().to(dev)
+        out = []
+        for a in range(0, len(target.frames), batch_size):
+            masked = to_unit(target.frames[a : a + batch_size]).to(dev)
+            refs = to_unit(db.crops[sel.refs[a : a + batch_size]]).to(dev)  # (n, K, 3, S, S)
+            out.append(to_uint8(model.mouths(lat[a : a + batch_size], masked, refs, mask)))
+        crops = np.concatenate(out)
+    return Generated(world.astype(np.float32), crops, sel.ticks, sel.refs if want_video else None)

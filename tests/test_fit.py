@@ -1,0 +1,101 @@
+"""Fitting an actor from a job: the cached checkpoint, reuse, and refusals that cache nothing."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from localize.analysis import analyze
+from localize.cache import ArtefactStore
+from localize.cli import main
+from localize.fit import ActorError, fit_speaker, job_material
+from localize.ingest import check_job
+from localize.spec import load_job
+from model.config import JointConfig
+from model.generate import Target, generate
+from model.train import FitConfig
+from tests.conftest import write_talking_job
+
+pytestmark = pytest.mark.slow
+TINY = JointConfig(
+    d_model=32, n_layers=1, n_heads=2, n_mel_cep=8, d_speaker=256, n_mels=12,
+    crop_size=48, mouth_channels=8, n_reference_crops=3,
+)  # fmt: skip
+QUICK = FitConfig(profile="test", steps=6, critic_steps=2, batch_size=2, window=64)
+LONG = [
+    ("L1", "Good morning, everyone.", 0.3),
+    ("L2", "Coffee is ready now, come and get it.", 2.2),
+    ("L3", "The kettle is singing in the kitchen.", 5.0),
+    ("L4", "Brightwell makes every morning better.", 7.8),
+]
+
+
+@pytest.fixture(scope="module")
+def long_job(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_talking_job(tmp_path_factory.mktemp("long"), LONG, 11.0)
+
+
+def _actors(store: ArtefactStore) -> list[Path]:
+    folder = store.root / "actors"
+    return sorted(folder.iterdir()) if folder.exists() else []
+
+
+def test_fit_writes_a_checkpoint_then_reuses_it(long_job: Path, tmp_path: Path) -> None:
+    checked = check_job(load_job(long_job), [])
+    store = ArtefactStore(tmp_path / "store")
+    analysis = analyze(checked, store).analysis
+    material = job_material(checked, analysis, "Ava", TINY)
+    assert material.scripted and material.has_video
+    assert material.crops is not None and material.crops.shape[1:] == (48, 48, 3)
+    # the lines' speech, not the silences between them: ~7-9 s of the 11 s clip
+    assert 6.0 < material.n_frames / 100 < 10.0
+    seen: list[int] = []
+    first = fit_speaker(
+        checked, analysis, "Ava", QUICK, TINY, store, lambda s, n, logs: seen.append(s)
+    )
+    assert not first.cached and first.checkpoint.is_file()
+    assert seen[-1] == QUICK.steps + QUICK.critic_steps
+    assert _actors(store) == [first.checkpoint]
+    again = fit_speaker(checked, analysis, "Ava", QUICK, TINY, store)
+    assert again.cached and again.sha256 == first.sha256
+    # another profile is another model
+    other = fit_speaker(checked, analysis, "Ava", replace(QUICK, steps=7), TINY, store)
+    assert not other.cached and other.checkpoint != first.checkpoint
+    db = again.actor.database
+    assert db.frame_pos is not None and db.crops is not None
+    out = generate(
+        again.actor, Target(db.ids[:150], db.features[:150], None, db.frame_pos[:10], db.crops[:10])
+    )
+    assert out.world.shape == (150, TINY.n_world) and np.isfinite(out.world).all()
+
+
+def test_short_speech_is_refused_and_nothing_is_cached(tmp_path: Path) -> None:
+    job = write_talking_job(tmp_path, LONG[:1] + [("L2", "Coffee is ready now.", 2.2)], 4.5)
+    checked = check_job(load_job(job), [])
+    store = ArtefactStore(tmp_path / "store")
+    analysis = analyze(checked, store).analysis
+    with pytest.raises(ActorError, match=r"job.yaml: speaker 'Ava' has \d\.\d s of aligned speech"):
+        fit_speaker(checked, analysis, "Ava", QUICK, TINY, store)
+    assert _actors(store) == []
+
+
+def test_a_speaker_never_on_screen_is_refused(tmp_path: Path) -> None:
+    job = write_talking_job(tmp_path, LONG, 11.0, face=False)
+    checked = check_job(load_job(job), [])
+    store = ArtefactStore(tmp_path / "store")
+    analysis = analyze(checked, store).analysis
+    with pytest.raises(ActorError, match="speaker 'Ava': their face is never visible"):
+        fit_speaker(checked, analysis, "Ava", QUICK, TINY, store)
+    assert _actors(store) == []
+
+
+def test_cli_fit_names_unknown_speaker_and_profile(
+    long_job: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["fit", str(long_job), "--profile", "slow"]) == 2
+    assert "unknown fit profile 'slow'; choose one of fast, quality" in capsys.readouterr().err
+    assert main(["fit", str(long_job), "--speaker", "Bob"]) == 2
+    assert "no speaker 'Bob'; the job has Ava" in capsys.readouterr().err
