@@ -23,3 +23,4 @@ test: lint
 bench: sample
 	$(PY) -m bench.bench_render
 	$(PY) -m bench.bench_analysis
+	$(PY) -m bench.bench_model

@@ -20,6 +20,9 @@ from model.config import JointConfig
 from model.mouth import MouthDecoder, SyncCritic
 
 
+REPAIRED_ENVELOPE = 4  # spectral envelope coefficients the audio head may adjust
+
+
 class PhonemeEncoder(nn.Module):
     """Phoneme identity plus articulatory features (so unseen phonemes land near their kin)."""
 
@@ -85,6 +88,7 @@ class JointModel(nn.Module):
 
     world_mean: torch.Tensor
     world_std: torch.Tensor
+    repairable: torch.Tensor
 
     def __init__(self, cfg: JointConfig) -> None:
         super().__init__()
@@ -101,6 +105,14 @@ class JointModel(nn.Module):
         # WORLD feature statistics of the actor, so heads work on unit-variance features.
         self.register_buffer("world_mean", torch.zeros(cfg.n_world))
         self.register_buffer("world_std", torch.ones(cfg.n_world))
+        # What the audio head may change: prosody (log F0, voicing), level and tilt (the first
+        # REPAIRED_ENVELOPE envelope coefficients) and aperiodicity. The finer envelope, where
+        # the voice's identity lives, stays the actor's own: repairing it from tens of seconds
+        # cost speaker similarity and MCD on every clip measured.
+        repairable = torch.zeros(cfg.n_world)
+        repairable[: 2 + REPAIRED_ENVELOPE] = 1.0
+        repairable[2 + cfg.n_mel_cep :] = 1.0
+        self.register_buffer("repairable", repairable, persistent=False)
         nn.init.zeros_(self.audio_head.weight)  # start as "play the selected units"
         nn.init.zeros_(self.audio_head.bias)
 
@@ -128,8 +140,12 @@ class JointModel(nn.Module):
         return self.norm(x)
 
     def speech(self, latent: torch.Tensor, units: torch.Tensor) -> torch.Tensor:
-        """Normalised WORLD features (B, T, n_world): the selected units plus a repair."""
-        return units + self.audio_head(latent)
+        """Normalised WORLD features (B, T, n_world): the selected units plus a repair.
+
+        Heavy dropout on the repair's input: with tens of seconds of speech the head otherwise
+        learns the fitted lines by heart and damages the units of new ones.
+        """
+        return units + self.audio_head(F.dropout(latent, 0.3, self.training)) * self.repairable
 
     def set_world_statistics(self, mean: torch.Tensor, std: torch.Tensor) -> None:
         self.world_mean.copy_(mean)

@@ -73,7 +73,7 @@ def test_fit_writes_a_checkpoint_then_reuses_it(long_job: Path, tmp_path: Path) 
 
 
 def test_short_speech_is_refused_and_nothing_is_cached(tmp_path: Path) -> None:
-    job = write_talking_job(tmp_path, LONG[:1] + [("L2", "Coffee is ready now.", 2.2)], 4.5)
+    job = write_talking_job(tmp_path, [*LONG[:1], ("L2", "Coffee is ready now.", 2.2)], 4.5)
     checked = check_job(load_job(job), [])
     store = ArtefactStore(tmp_path / "store")
     analysis = analyze(checked, store).analysis
