@@ -99,3 +99,42 @@ def test_cli_fit_names_unknown_speaker_and_profile(
     assert "unknown fit profile 'slow'; choose one of fast, quality" in capsys.readouterr().err
     assert main(["fit", str(long_job), "--speaker", "Bob"]) == 2
     assert "no speaker 'Bob'; the job has Ava" in capsys.readouterr().err
+
+
+def test_evaluate_job_prints_the_model_beside_every_baseline(long_job: Path) -> None:
+    from localize.reenact import evaluate_job
+
+    checked = check_job(load_job(long_job), [])
+    analysis = analyze(checked).analysis
+    result = evaluate_job(checked, analysis, "Ava", QUICK, TINY)
+    names = [row.name for row in result.rows]
+    assert names == [
+        "joint model", "units, no repair", "static mouth", "mean mouth", "viseme retrieval",
+        "real frames", "plain espeak-ng",
+    ]  # fmt: skip
+    assert result.mode == "phoneme" and 0 < result.heldout_seconds < result.fitted_seconds
+    model = result.rows[0]
+    assert model.ssim is not None and 0.3 < model.ssim < 1.0
+    assert model.mcd is not None and model.mcd > 0 and model.speaker_cos is not None
+    assert result.rows[5].ssim == 1.0
+    table = result.table()
+    assert "joint model" in table and "plain espeak-ng" in table and "SSIM" in table
+
+
+def test_read_stm_names_the_bad_line(tmp_path: Path) -> None:
+    from localize.errors import LocalizeError
+    from localize.reenact import read_stm
+
+    stm = tmp_path / "talk.stm"
+    stm.write_text("talk 1 Ann 0.5 1.5 Hello there.\ntalk 1 Bob 2.0 x Hi.\n")
+    with pytest.raises(LocalizeError, match=r"talk.stm:2: start/end are not numbers"):
+        read_stm(stm)
+    stm.write_text("talk 1 Bob 2.0 3.0 Hi.\ntalk 1 Ann 0.5 1.5 Hello there.\n")
+    assert [(t.speaker, t.start) for t in read_stm(stm)] == [("Ann", 0.5), ("Bob", 2.0)]
+
+
+def test_cli_evaluate_needs_an_input(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["evaluate"]) == 2
+    assert "give a job file, --video FILE, or --speech FILE --stm FILE" in capsys.readouterr().err
+    assert main(["evaluate", "--speech", "talk.wav"]) == 2
+    assert "--speech needs --stm" in capsys.readouterr().err

@@ -88,7 +88,7 @@ def test_shapes_of_every_head() -> None:
         torch.ones(32, 32),
     )  # fmt: skip
     assert crops.shape == (b * f, 3, 32, 32)
-    assert float(crops.min()) >= 0 and float(crops.max()) <= 1
+    assert float(crops.detach().min()) >= 0 and float(crops.detach().max()) <= 1
 
 
 def _fixed_loss(model: JointModel, material: ActorMaterial) -> float:
