@@ -23,7 +23,8 @@ from model.config import HOP, SAMPLE_RATE, JointConfig
 from model.data import ActorMaterial, pose_vectors, slice_material
 from model.generate import Generated, Target, generate
 from model.train import FitConfig, Progress, fit
-from model.vocoder import synthesize
+from model.vocoder import MCEP, n_aperiodicity, synthesize
+from model.vocoder import analyze as world_analyze
 
 HOLDOUT = 0.15  # share of the actor's speech regenerated rather than fitted
 
@@ -332,6 +333,10 @@ def _baselines(
             )
         )
     rows.insert(0, units)
+    # The vocoder's own floor: the real held-out speech analysed and resynthesised by WORLD.
+    n_cep = fitted.world.shape[1] - MCEP - n_aperiodicity()
+    resynth = synthesize(world_analyze(truth.audio.astype(np.float64), n_cep))
+    rows.append(Scores("WORLD resynthesis", **_speech_scores(truth, resynth)))
     if espeak is not None:
         rows.append(Scores("plain espeak-ng", **_speech_scores(truth, espeak())))
     return rows

@@ -111,9 +111,13 @@ def fit_speaker(
 ) -> FittedActor:
     """The speaker's actor model: from the store when these inputs were fitted before."""
     store = store if store is not None else ArtefactStore()
-    if speaker not in {s.name for s in checked.job.speakers}:
+    entry = {s.name: s for s in checked.job.speakers}.get(speaker)
+    if entry is None:
         names = ", ".join(s.name for s in checked.job.speakers)
         raise ActorError(f"{checked.job.path}: no speaker {speaker!r}; the job has {names}")
+    if entry.actor_model is not None:  # the same actor, fitted on another clip
+        path = entry.actor_model
+        return FittedActor(speaker, load_actor(path), path, sha256_file(path), cached=True)
     dialogue = checked.source.dialogue or checked.source.mix
     key = cache_key(
         "actor",

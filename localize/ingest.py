@@ -133,6 +133,9 @@ def _check_languages(job: Job) -> tuple[list[str], set[str]]:
         ref = speaker.voice_reference
         if ref is not None and not ref.is_file():
             problems.append(f"{job.path}: speakers.{index}.voice_reference: {ref}: no such file")
+        model = speaker.actor_model
+        if model is not None and not model.is_file():
+            problems.append(f"{job.path}: speakers.{index}.actor_model: {model}: no such file")
     return problems, unsupported
 
 

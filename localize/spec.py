@@ -91,6 +91,11 @@ class Speaker(_Model):
     gender: Literal["female", "male"] | None = Field(
         None, description="Picks a matching stock voice in voice-over mode."
     )
+    actor_model: Path | None = Field(
+        None,
+        description="Checkpoint of this actor fitted on another clip (`localize fit` prints "
+        "its path); used instead of fitting on this clip.",
+    )
 
 
 class Market(_Model):
@@ -250,7 +255,10 @@ def _resolve(job: Job, base: Path) -> Job:
         }
     )
     speakers = [
-        s.model_copy(update={"voice_reference": fix(s.voice_reference)}) for s in job.speakers
+        s.model_copy(
+            update={"voice_reference": fix(s.voice_reference), "actor_model": fix(s.actor_model)}
+        )
+        for s in job.speakers
     ]
     files = {lang: fix(p) for lang, p in job.translations.files.items()}
     return job.model_copy(

@@ -20,9 +20,6 @@ from model.config import JointConfig
 from model.mouth import MouthDecoder, SyncCritic
 
 
-REPAIRED_ENVELOPE = 4  # spectral envelope coefficients the audio head may adjust
-
-
 class PhonemeEncoder(nn.Module):
     """Phoneme identity plus articulatory features (so unseen phonemes land near their kin)."""
 
@@ -105,13 +102,12 @@ class JointModel(nn.Module):
         # WORLD feature statistics of the actor, so heads work on unit-variance features.
         self.register_buffer("world_mean", torch.zeros(cfg.n_world))
         self.register_buffer("world_std", torch.ones(cfg.n_world))
-        # What the audio head may change: prosody (log F0, voicing), level and tilt (the first
-        # REPAIRED_ENVELOPE envelope coefficients) and aperiodicity. The finer envelope, where
-        # the voice's identity lives, stays the actor's own: repairing it from tens of seconds
-        # cost speaker similarity and MCD on every clip measured.
+        # What the audio head may change: the pitch contour, so joins between units follow one
+        # intonation. Envelope, aperiodicity and voicing stay the actor's own recorded frames:
+        # repairing them (all of them, or level, tilt and aperiodicity) from tens of seconds
+        # cost speaker similarity on every clip measured (pyannote_sample, the sample, face1).
         repairable = torch.zeros(cfg.n_world)
-        repairable[: 2 + REPAIRED_ENVELOPE] = 1.0
-        repairable[2 + cfg.n_mel_cep :] = 1.0
+        repairable[0] = 1.0
         self.register_buffer("repairable", repairable, persistent=False)
         nn.init.zeros_(self.audio_head.weight)  # start as "play the selected units"
         nn.init.zeros_(self.audio_head.bias)

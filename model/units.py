@@ -27,7 +27,9 @@ class SelectOptions:
     """Search settings; the join costs are in units of squared descriptor distance."""
 
     n_candidates: int = 24  # nearest source frames kept per target frame before the search
-    join_cost: float = 2.0  # price of jumping anywhere other than the next source frame
+    # Price of jumping anywhere but the next source frame. High: long runs of real speech
+    # (6 vs 2 lifted speaker cosine 0.70 -> 0.73 and 0.77 -> 0.80 on pyannote_sample).
+    join_cost: float = 6.0
     repeat_cost: float = 0.6  # price of holding a source frame (target slower than source)
     skip_cost: float = 0.4  # price of skipping one source frame (target faster)
 

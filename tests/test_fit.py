@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from localize.analysis import analyze
 from localize.cache import ArtefactStore
@@ -64,6 +65,21 @@ def test_fit_writes_a_checkpoint_then_reuses_it(long_job: Path, tmp_path: Path) 
     # another profile is another model
     other = fit_speaker(checked, analysis, "Ava", replace(QUICK, steps=7), TINY, store)
     assert not other.cached and other.checkpoint != first.checkpoint
+    # another clip of the same actor names the checkpoint instead of fitting again
+    job = yaml.safe_load(long_job.read_text())
+    job["speakers"][0]["actor_model"] = str(first.checkpoint)
+    (long_job.parent / "reuse.yaml").write_text(yaml.safe_dump(job))
+    reuse = check_job(load_job(long_job.parent / "reuse.yaml"), [])
+    elsewhere = ArtefactStore(tmp_path / "other")
+    named = fit_speaker(reuse, analysis, "Ava", QUICK, TINY, elsewhere)
+    assert named.cached and named.sha256 == first.sha256 and _actors(elsewhere) == []
+    broken = tmp_path / "broken.safetensors"
+    broken.write_bytes(first.checkpoint.read_bytes()[:1000])
+    job["speakers"][0]["actor_model"] = str(broken)
+    (long_job.parent / "reuse.yaml").write_text(yaml.safe_dump(job))
+    reuse = check_job(load_job(long_job.parent / "reuse.yaml"), [])
+    with pytest.raises(ActorError, match=r"broken\.safetensors: not a readable checkpoint"):
+        fit_speaker(reuse, analysis, "Ava", QUICK, TINY, elsewhere)
     db = again.actor.database
     assert db.frame_pos is not None and db.crops is not None
     out = generate(
@@ -110,7 +126,7 @@ def test_evaluate_job_prints_the_model_beside_every_baseline(long_job: Path) -> 
     names = [row.name for row in result.rows]
     assert names == [
         "joint model", "units, no repair", "static mouth", "mean mouth", "viseme retrieval",
-        "real frames", "plain espeak-ng",
+        "real frames", "WORLD resynthesis", "plain espeak-ng",
     ]  # fmt: skip
     assert result.mode == "phoneme" and 0 < result.heldout_seconds < result.fitted_seconds
     model = result.rows[0]
