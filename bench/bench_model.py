@@ -45,6 +45,13 @@ def _inference(actor: ActorModel) -> None:
     )
     print(f"  mouths: {n / (mid - began):.0f} frames/s (target >= 100)")
     print(f"  speech: {seconds / (end - began):.1f}x real time (target >= 20x), all included")
+    began = time.perf_counter()
+    alone = generate(actor, Target(db.ids, db.features))  # a voice-only render: no mouths
+    speech_only = synthesize(alone.world)
+    took = time.perf_counter() - began
+    print(
+        f"  speech alone (selection + network + vocoder): {len(speech_only) / 16000 / took:.1f}x real time"
+    )
     again = generate(actor, target)
     same = np.array_equal(again.world, out.world) and np.array_equal(again.crops, out.crops)
     print(f"  same inputs twice: {'identical' if same else 'DIFFERENT'} outputs")
