@@ -49,9 +49,8 @@ def _inference(actor: ActorModel) -> None:
     alone = generate(actor, Target(db.ids, db.features))  # a voice-only render: no mouths
     speech_only = synthesize(alone.world)
     took = time.perf_counter() - began
-    print(
-        f"  speech alone (selection + network + vocoder): {len(speech_only) / 16000 / took:.1f}x real time"
-    )
+    rate = len(speech_only) / 16000 / took
+    print(f"  speech alone (selection + network + vocoder): {rate:.1f}x real time")
     again = generate(actor, target)
     same = np.array_equal(again.world, out.world) and np.array_equal(again.crops, out.crops)
     print(f"  same inputs twice: {'identical' if same else 'DIFFERENT'} outputs")
