@@ -6,8 +6,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from localize import media
 from localize.actor import Footage, Span, build_material
 from localize.analysis import RATE, SourceAnalysis
@@ -159,7 +157,3 @@ def load_actor(path: Path) -> ActorModel:
         return load(path)
     except CheckpointError as exc:
         raise ActorError(str(exc)) from exc
-
-
-def speech_seconds(material: ActorMaterial) -> float:
-    return float(np.count_nonzero(material.world[:, 1] > 0.5)) / 100.0

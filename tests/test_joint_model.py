@@ -162,7 +162,7 @@ def test_checkpoint_round_trip_is_exact(fitted: ActorModel, tmp_path: Path) -> N
 
 
 def test_checkpoint_refuses_truncation_and_other_formats(
-    fitted: ActorModel, tmp_path: Path
+    fitted: ActorModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "actor.safetensors"
     save(path, fitted)
@@ -173,12 +173,9 @@ def test_checkpoint_refuses_truncation_and_other_formats(
     import model.checkpoint as ck
 
     old = tmp_path / "old.safetensors"
-    original = ck.CHECKPOINT_FORMAT
-    ck.CHECKPOINT_FORMAT = original + 1  # a file written by another version
-    try:
+    with monkeypatch.context() as patch:  # a file written by another version
+        patch.setattr(ck, "CHECKPOINT_FORMAT", CHECKPOINT_FORMAT + 1)
         save(old, fitted)
-    finally:
-        ck.CHECKPOINT_FORMAT = original
     with pytest.raises(CheckpointError, match=f"format {CHECKPOINT_FORMAT + 1}.*reads format 1"):
         load(old)
     with pytest.raises(CheckpointError, match="no such checkpoint"):
