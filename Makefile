@@ -10,7 +10,7 @@ sample: setup
 	$(PY) -m samples.make_sample
 
 demo: sample
-	.venv/bin/localize run samples/job.yaml --force
+	.venv/bin/localize run samples/job.yaml --force --profile fast
 
 lint: setup
 	.venv/bin/ruff check .
@@ -24,3 +24,4 @@ bench: sample
 	$(PY) -m bench.bench_render
 	$(PY) -m bench.bench_analysis
 	$(PY) -m bench.bench_model
+	$(PY) -m bench.bench_dub

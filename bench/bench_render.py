@@ -1,4 +1,4 @@
-"""Benchmark: wall time of `make demo`, and each market's render time over a plain ffmpeg transcode.
+"""Benchmark: wall time of `make demo`; each voice-over market's render over a plain transcode.
 
 Run from the repository root after set-up: ``python -m bench.bench_render`` (``make bench``).
 Prints figures only; it asserts nothing, so a slow machine never fails a build.
@@ -42,8 +42,10 @@ def render_ratios(out: Path) -> list[tuple[str, float, float]]:
     The transcode is timed right before and right after each render and averaged, so a change
     in machine load during the run affects both sides of the ratio alike.
     """
-    job = load_job(JOB)
-    job = job.model_copy(update={"output": job.output.model_copy(update={"folder": out})})
+    job = load_job(JOB)  # voice-over: bench_dub measures lip-sync
+    job = job.model_copy(
+        update={"mode": "voice-over", "output": job.output.model_copy(update={"folder": out})}
+    )
     checked = check_job(job)
     hasher = FileHasher()
     rows = []

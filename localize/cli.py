@@ -130,8 +130,30 @@ def _analyze(checked: CheckedJob, cache: str | None) -> AnalysisResult:
     return result
 
 
+def _cast(checked: CheckedJob, analysis: Any, args: argparse.Namespace) -> Any:
+    """Fit (or load) the actor models a lip-sync run needs, with a bar per actor."""
+    from localize.cache import ArtefactStore
+    from localize.cast import prepare_cast
+    from localize.fit import profile
+
+    store = ArtefactStore(Path(args.cache).resolve() if args.cache else None)
+    bars: list[Any] = []
+
+    def fit_progress(name: str) -> Callable[[int, int, dict[str, float]], None]:
+        bar, progress = _fit_bar(f"fit {name}")
+        bars.append(bar)
+        return progress
+
+    try:
+        return prepare_cast(checked, analysis, profile(args.profile), store, fit_progress)
+    finally:
+        for bar in bars:
+            bar.close()
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    from localize.pipeline import check_outputs, run_job
+    from localize.cast import consent_problems
+    from localize.pipeline import RunContext, check_outputs, run_job
 
     job = load_job(args.job)
     if args.out is not None:
@@ -141,12 +163,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     langs = args.lang or job.langs
     checked = check_job(job, langs)
     check_outputs(checked, langs, args.force)
+    lipsync = job.mode != "voice-over"
+    if lipsync and not args.no_consent_check:
+        problems = consent_problems(checked)
+        if problems:
+            raise SpecError(problems)
     analysis = _analyze(checked, args.cache).analysis
     for note in analysis.findings:
         print(f"  {note}")
+    cast = _cast(checked, analysis, args) if lipsync else None
+    context = RunContext(analysis, cast, normalize=args.normalize or job.mix.normalize)
     progress_for, bars = _bars(langs)
     try:
-        results = run_job(checked, langs, args.force, progress_for, analysis)
+        results = run_job(checked, langs, args.force, progress_for, context)
     finally:
         for bar in bars:
             bar.close()
@@ -243,6 +272,66 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _slot_seconds(checked: CheckedJob) -> dict[str, float]:
+    """Seconds each line may take, from the script's times; empty when a line has none."""
+    from localize.errors import RenderError
+    from localize.render import slots
+
+    script = checked.job.script
+    try:
+        found = slots(script, checked.source.duration)
+    except RenderError as exc:
+        print(f"note: no length budget in the file ({exc}; give every line a start time)")
+        return {}
+    return {line.id: slot.end - slot.start for line, slot in zip(script, found, strict=True)}
+
+
+def _refuse_overwrite(path: Path, force: bool) -> None:
+    if path.exists() and not force:
+        raise LocalizeError(f"{_relative(path)} exists; use --force to overwrite")
+
+
+def cmd_export_xliff(args: argparse.Namespace) -> int:
+    from localize.translate import load_glossary
+    from localize.xliff import export_xliff
+
+    job = load_job(args.job)
+    job.market(args.lang)
+    folder = Path(args.job).resolve().parent
+    out = Path(args.out) if args.out else folder / "xliff" / f"{job.name}.{args.lang}.xlf"
+    _refuse_overwrite(out, args.force)
+    checked = check_job(job, [])
+    glossary = load_glossary(job.glossary) if job.glossary else None
+    export_xliff(job, args.lang, out, _slot_seconds(checked), glossary)
+    print(f"wrote {_relative(out)}: {len(job.script)} units, {job.source_lang} -> {args.lang}")
+    print(f"when it comes back: localize import-xliff {args.job} --lang {args.lang} FILE")
+    return EXIT_OK
+
+
+def cmd_import_xliff(args: argparse.Namespace) -> int:
+    import yaml
+
+    from localize.translate import check_glossary, load_glossary
+    from localize.xliff import import_xliff
+
+    job = load_job(args.job)
+    job.market(args.lang)
+    folder = Path(args.job).resolve().parent
+    out = Path(args.out) if args.out else folder / "translations" / f"{args.lang}.yaml"
+    _refuse_overwrite(out, args.force)
+    translation = import_xliff(job, args.lang, Path(args.file))
+    if job.glossary is not None:
+        for finding in check_glossary(job, translation, load_glossary(job.glossary)):
+            print(f"  {finding.severity} [{finding.line}] {finding.code}: {finding.message}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    data = {"language": args.lang, "lines": dict(translation.lines)}
+    out.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    print(f"wrote {_relative(out)}: {len(translation.lines)} lines")
+    print(f"use it in the job: translations: files: {args.lang}: {_relative(out)}")
+    print(f"(or point translations.xliff.{args.lang} at {_relative(Path(args.file))} directly)")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="localize",
@@ -288,10 +377,27 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", help="output folder (overrides the job's output.folder)")
     run.add_argument("--force", action="store_true", help="overwrite existing language folders")
     run.add_argument(
+        "--normalize",
+        action="store_true",
+        help="bring each master to its market's loudness spec (gain + true-peak limiter; "
+        "recorded in the manifest); default: measure and report only",
+    )
+    run.add_argument(
+        "--no-consent-check",
+        action="store_true",
+        help="clone speakers whose job entry has no consent_record_id (consent handled elsewhere)",
+    )
+    run.add_argument(
+        "--profile",
+        default="fast",
+        help="actor-model fit profile for lipsync modes: fast (demo, ~3 min) or quality",
+    )
+    run.add_argument(
         "--cache", help="artefact store (default $LOCALIZE_CACHE_DIR or ~/.cache/localize)"
     )
     run.set_defaults(func=cmd_run)
     _add_model_commands(sub)
+    _add_xliff_commands(sub)
     return parser
 
 
@@ -327,6 +433,37 @@ def _add_model_commands(sub: Any) -> None:
     ev.add_argument("--profile", default="fast", help=profile_help)
     ev.add_argument("--cache", help=cache_help)
     ev.set_defaults(func=cmd_evaluate)
+
+
+def _add_xliff_commands(sub: Any) -> None:
+    export = sub.add_parser(
+        "export-xliff",
+        help="write the script as an XLIFF 2.0 file for a translator (one unit per line)",
+        epilog="examples:\n  localize export-xliff samples/job.yaml --lang de-DE\n"
+        "  localize export-xliff samples/job.yaml --lang fr-FR --out /tmp/fr.xlf --force",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    export.add_argument("job", help="job file (YAML or JSON)")
+    export.add_argument("--lang", required=True, help="target market, e.g. de-DE")
+    export.add_argument("--out", help="XLIFF file (default <job folder>/xliff/<name>.<lang>.xlf)")
+    export.add_argument("--force", action="store_true", help="overwrite an existing file")
+    export.set_defaults(func=cmd_export_xliff)
+    imp = sub.add_parser(
+        "import-xliff",
+        help="check a translated XLIFF 2.0 file against the job; write it as a translation file",
+        epilog="examples:\n"
+        "  localize import-xliff samples/job.yaml --lang de-DE back/brightwell.de-DE.xlf\n"
+        "  localize import-xliff samples/job.yaml --lang de-DE de.xlf --out /tmp/de.yaml --force",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    imp.add_argument("job", help="job file (YAML or JSON)")
+    imp.add_argument("file", help="the translated XLIFF 2.0 file")
+    imp.add_argument("--lang", required=True, help="target market, e.g. de-DE")
+    imp.add_argument(
+        "--out", help="translation file (default <job folder>/translations/<lang>.yaml)"
+    )
+    imp.add_argument("--force", action="store_true", help="overwrite an existing file")
+    imp.set_defaults(func=cmd_import_xliff)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -101,7 +101,7 @@ def mouth_mask(crop_size: int = 96) -> np.ndarray:
     return (t * t * (3 - 2 * t)).astype(np.float32)
 
 
-def _footprint(matrix: np.ndarray, crop_size: int, shape: tuple[int, ...]) -> tuple[int, ...]:
+def footprint(matrix: np.ndarray, crop_size: int, shape: tuple[int, ...]) -> tuple[int, ...]:
     """(x0, y0, x1, y1): frame pixels a crop can touch when warped back, clipped to the frame."""
     inverse = cv2.invertAffineTransform(matrix)  # crop -> frame
     s = crop_size
@@ -112,7 +112,7 @@ def _footprint(matrix: np.ndarray, crop_size: int, shape: tuple[int, ...]) -> tu
     return int(x0), int(y0), x1, y1
 
 
-def _to_frame(
+def to_frame(
     image: np.ndarray, matrix: np.ndarray, box: tuple[int, ...], border: int
 ) -> np.ndarray:
     """Warp a crop-space image into the frame window `box` (x0, y0, x1, y1)."""
@@ -130,10 +130,10 @@ def mask_in_frame(mask: np.ndarray, matrix: np.ndarray, shape: tuple[int, ...]) 
     Exactly the weights `paste_back` blends with; 0 means the pixel is left untouched.
     """
     out = np.zeros(shape[:2], np.float32)
-    box = _footprint(matrix, mask.shape[0], shape)
+    box = footprint(matrix, mask.shape[0], shape)
     x0, y0, x1, y1 = box
     if x1 > x0 and y1 > y0:
-        out[y0:y1, x0:x1] = _to_frame(mask.astype(np.float32), matrix, box, cv2.BORDER_CONSTANT)
+        out[y0:y1, x0:x1] = to_frame(mask.astype(np.float32), matrix, box, cv2.BORDER_CONSTANT)
     return out
 
 
@@ -146,12 +146,12 @@ def paste_back(
     is bit-identical to `frame`.
     """
     out = frame.copy()
-    box = _footprint(matrix, crop.shape[0], frame.shape)
+    box = footprint(matrix, crop.shape[0], frame.shape)
     x0, y0, x1, y1 = box
     if x1 <= x0 or y1 <= y0:
         return out
-    warped = _to_frame(crop, matrix, box, cv2.BORDER_REPLICATE)  # (h, w, 3)
-    alpha = _to_frame(mask.astype(np.float32), matrix, box, cv2.BORDER_CONSTANT)  # (h, w)
+    warped = to_frame(crop, matrix, box, cv2.BORDER_REPLICATE)  # (h, w, 3)
+    alpha = to_frame(mask.astype(np.float32), matrix, box, cv2.BORDER_CONSTANT)  # (h, w)
     support = alpha > 0
     region = out[y0:y1, x0:x1]
     a = alpha[support][:, None]

@@ -11,7 +11,7 @@ from localize.errors import LocalizeError, MediaError, SpecError
 from localize.lexicon import Lexicon, load_lexicon
 from localize.phonemes import espeak_voice
 from localize.spec import Job
-from localize.translate import Glossary, ProvidedTranslator, Translation, load_glossary
+from localize.translate import Glossary, Translation, load_glossary, translate_job
 
 
 @dataclass(frozen=True)
@@ -152,15 +152,6 @@ def check_job(job: Job, langs: list[str] | None = None) -> CheckedJob:
         problems += exc.problems
     if source is not None:
         problems += _check_lines(job, source.duration)
-    translations: dict[str, Translation] = {}
-    translator = ProvidedTranslator()
-    for lang in langs:
-        if lang in unknown or lang in unsupported:
-            continue
-        try:
-            translations[lang] = translator.translate(job, lang)
-        except SpecError as exc:
-            problems += exc.problems
     glossary = lexicon = None
     try:
         glossary = load_glossary(job.glossary) if job.glossary else None
@@ -169,6 +160,15 @@ def check_job(job: Job, langs: list[str] | None = None) -> CheckedJob:
             lexicon = loaded if lexicon is None else lexicon.merge(loaded)
     except SpecError as exc:
         problems += exc.problems
+    # After the glossary: machine translation masks its terms.
+    translations: dict[str, Translation] = {}
+    for lang in langs:
+        if lang in unknown or lang in unsupported:
+            continue
+        try:
+            translations[lang] = translate_job(job, lang, glossary)
+        except SpecError as exc:
+            problems += exc.problems
     if problems:
         raise SpecError(problems)
     assert source is not None

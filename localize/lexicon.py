@@ -1,9 +1,10 @@
-"""Pronunciation lexicons: IPA per word and language, loaded from YAML or JSON files."""
+"""Pronunciation lexicons: IPA per word and language, loaded from YAML, JSON or W3C PLS files."""
 
 from __future__ import annotations
 
 import json
 import re
+import xml.etree.ElementTree as ElementTree
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -15,6 +16,11 @@ import yaml
 
 from localize.errors import SpecError
 
+try:  # defusedxml refuses entity tricks outright; without it, the stdlib parser is used
+    from defusedxml.ElementTree import fromstring as _xml_fromstring
+except ImportError:  # expat >= 2.4.1 caps entity expansion; ElementTree fetches no external ones
+    from xml.etree.ElementTree import fromstring as _xml_fromstring
+
 # A word as the toolkit counts words: a number with its separators ("12.50", "5:30"), or letters
 # and digits with inner apostrophes or hyphens ("don't", "well-known"), as espeak reads them.
 WORD_PATTERN = re.compile(r"\d+(?:[.,:]\d+)+|\w+(?:['’-]\w+)*")
@@ -23,6 +29,9 @@ _TAG_PATTERN = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*")
 _TOP_LEVEL_KEYS = ("name", "entries")
 # People often paste IPA with its phonemic or phonetic delimiters; espeak would read them as text.
 _DELIMITERS = "/[]"
+_PLS_NS = "http://www.w3.org/2005/01/pronunciation-lexicon"
+_XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+_PLS_SUFFIXES = (".pls", ".xml")
 
 
 @dataclass(frozen=True)
@@ -81,7 +90,10 @@ class Lexicon:
 
 
 def load_lexicon(path: str | Path) -> Lexicon:
-    """Read and validate a lexicon file; every problem becomes one ``file: field: message`` line."""
+    """Read and validate a lexicon file; every problem becomes one ``file: field: message`` line.
+
+    ``.yaml``/``.yml``/``.json`` hold the format of Lexicon; ``.pls``/``.xml`` are W3C PLS 1.0.
+    """
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -89,6 +101,8 @@ def load_lexicon(path: str | Path) -> Lexicon:
         raise SpecError([f"{path}: lexicon file not found"]) from None
     except (OSError, UnicodeDecodeError) as err:
         raise SpecError([f"{path}: cannot read lexicon file: {err}"]) from None
+    if path.suffix.lower() in _PLS_SUFFIXES:
+        return _load_pls(text, path)
     try:
         data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as err:
@@ -152,3 +166,107 @@ def _parse_pronunciations(by_lang: dict[Any, Any], where: str, problems: list[st
 
 def _frozen(entries: Mapping[str, Mapping[str, str]]) -> Mapping[str, Mapping[str, str]]:
     return MappingProxyType({word: MappingProxyType(dict(v)) for word, v in entries.items()})
+
+
+def _load_pls(text: str, path: Path) -> Lexicon:
+    """A W3C Pronunciation Lexicon Specification 1.0 file with IPA phonemes.
+
+    Each ``<lexeme>`` gives its ``<grapheme>`` words its preferred (else first) ``<phoneme>``,
+    under the lexeme's ``xml:lang`` or else the lexicon's. An ``<alias>`` rewrites text rather
+    than giving IPA, so it is not used.
+    """
+    try:
+        root = _xml_fromstring(text)
+    except (ElementTree.ParseError, ValueError) as err:  # defusedxml's refusals are ValueErrors
+        raise SpecError([f"{path}: not valid XML: {' '.join(str(err).split())}"]) from None
+    if root.tag not in (f"{{{_PLS_NS}}}lexicon", "lexicon"):
+        raise SpecError(
+            [f'{path}: root element <{_local(root.tag)}>: expected <lexicon xmlns="{_PLS_NS}">']
+        )
+    problems = _pls_header_problems(root, path)
+    entries: dict[str, dict[str, str]] = {}
+    given_by: dict[tuple[str, str], int] = {}  # (word, tag) case-blind -> lexeme number
+    for number, lexeme in enumerate(_children(root, "lexeme"), start=1):
+        where = f"{path}: lexeme {number}"
+        for word, tag, ipa in _lexeme(lexeme, where, root, problems):
+            spelling = next((w for w in entries if w.casefold() == word.casefold()), word)
+            key = (spelling.casefold(), tag.lower())
+            if key in given_by:
+                first = given_by[key]
+                problems.append(f"{where}: grapheme {word!r} in {tag} is given by lexeme {first}")
+                continue
+            given_by[key] = number
+            entries.setdefault(spelling, {})[tag] = ipa
+    if problems:
+        raise SpecError(problems)
+    return Lexicon(path.stem, path, _frozen(entries))
+
+
+def _pls_header_problems(root: ElementTree.Element, path: Path) -> list[str]:
+    problems = []
+    if root.get("version", "1.0") != "1.0":
+        problems.append(f"{path}: lexicon: version {root.get('version')!r}: only 1.0 is read")
+    lang = root.get(_XML_LANG)
+    if lang is None:
+        problems.append(f'{path}: lexicon: no xml:lang: give the language, e.g. xml:lang="de-DE"')
+    elif not _TAG_PATTERN.fullmatch(lang):
+        problems.append(f"{path}: lexicon: xml:lang {lang!r}: not a BCP-47 tag (e.g. de-DE)")
+    alphabet = root.get("alphabet")
+    # The lexicon's alphabet matters only for phonemes that do not name their own.
+    inherit = any(p.get("alphabet") is None for p in root.iter() if _local(p.tag) == "phoneme")
+    if not _is_ipa(alphabet) and inherit:
+        problems.append(
+            f"{path}: lexicon: alphabet {alphabet!r} is not supported: write the phonemes in IPA "
+            'and declare alphabet="ipa"'
+        )
+    return problems
+
+
+def _lexeme(
+    lexeme: ElementTree.Element, where: str, root: ElementTree.Element, problems: list[str]
+) -> list[tuple[str, str, str]]:
+    """(word, language tag, IPA) per grapheme of one lexeme; its problems are appended."""
+    found = len(problems)
+    lang = lexeme.get(_XML_LANG, root.get(_XML_LANG))
+    if _XML_LANG in lexeme.attrib and not _TAG_PATTERN.fullmatch(lexeme.attrib[_XML_LANG]):
+        problems.append(f"{where}: xml:lang {lang!r}: not a BCP-47 tag (e.g. de-DE)")
+    words = [(g.text or "").strip() for g in _children(lexeme, "grapheme")]
+    if not words:
+        problems.append(f"{where}: no <grapheme>")
+    problems += [
+        f"{where}: grapheme {word!r}: must be a single word (letters, digits, ' or -)"
+        for word in words
+        if not WORD_PATTERN.fullmatch(word)
+    ]
+    phonemes = _children(lexeme, "phoneme")
+    if not phonemes:
+        alias = _children(lexeme, "alias")
+        problems.append(f"{where}: no <phoneme>" + (" (<alias> is not used)" if alias else ""))
+        return []
+    phoneme = next((p for p in phonemes if p.get("prefer") == "true"), phonemes[0])
+    ipa = (phoneme.text or "").strip()
+    own_alphabet = phoneme.get("alphabet")
+    if own_alphabet is not None and not _is_ipa(own_alphabet):
+        problems.append(
+            f"{where}: <phoneme> alphabet {own_alphabet!r} is not supported: write it in IPA"
+        )
+    elif not ipa:
+        problems.append(f"{where}: <phoneme> is empty: expected the IPA")
+    elif any(mark in ipa for mark in _DELIMITERS):
+        problems.append(f"{where}: <phoneme> {ipa!r}: write the IPA without / / or [ ] around it")
+    if len(problems) > found or lang is None:
+        return []
+    return [(word, lang, ipa) for word in words]
+
+
+def _is_ipa(alphabet: str | None) -> bool:
+    return alphabet is not None and alphabet.lower() == "ipa"
+
+
+def _children(element: ElementTree.Element, name: str) -> list[ElementTree.Element]:
+    """Child elements called ``name``, in the PLS namespace or (leniently) none."""
+    return [child for child in element if child.tag in (f"{{{_PLS_NS}}}{name}", name)]
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]

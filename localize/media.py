@@ -9,7 +9,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -31,6 +31,18 @@ MAX_NOMINAL_RATE = 240  # a higher r_frame_rate is a timebase artefact, not a ca
 HASH_BLOCK = 1 << 16  # samples per block when hashing, so a long stem never sits in memory
 # Decoded sample format (planar ones end in "p") -> the WAV codec that stores it unchanged.
 PCM_CODECS = {"u8": "pcm_u8", "s16": "pcm_s16le", "flt": "pcm_f32le", "dbl": "pcm_f64le"}
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """A numbered RGBA image sequence composited over the picture at a fixed position."""
+
+    pattern: Path  # image2 pattern, e.g. line/%05d.png, numbered from 0
+    x: int  # top-left corner in display pixels
+    y: int
+    start: float  # seconds in the clip of the first image
+    n_frames: int
+    frame_rate: Fraction  # one image per source frame
 
 
 @dataclass(frozen=True)
@@ -340,9 +352,14 @@ def encode_master(
     video_codec: str = "libx264",
     audio_bitrate: str = "192k",
     audio_sample_rate: int | None = None,
+    overlays: Sequence[Overlay] = (),
     progress: Callable[[float, float], None] | None = None,
 ) -> None:
     """Encode the master mp4 in one pass: `video_src`'s picture, `audio_src`'s audio as AAC.
+
+    `overlays` are composited inside the same ffmpeg process (decode, overlay, encode): each
+    image sequence is placed at its start time and position; where its alpha is 0, or outside
+    its frames, the source picture passes through.
 
     The picture is re-encoded as yuv420p at the source frame rate (constant) and display size,
     rotation applied; video_codec="copy" copies it (and its rotation flag) instead. The audio is
@@ -355,16 +372,25 @@ def encode_master(
     if not sound.audio:
         raise MediaError(f"{sound.path}: no audio stream")
     video = info.video
+    if overlays and video_codec == "copy":
+        raise MediaError(f"{info.path}: a copied picture stream cannot take mouth overlays")
     seconds = float(video.n_frames / video.frame_rate)
     out: dict[str, Any] = {"c:v": video_codec, "c:a": "aac", "b:a": audio_bitrate}
     out |= {"af": _fit_audio_filter(seconds), "movflags": "+faststart"}
     if video_codec != "copy":
         out |= {"crf": crf, "preset": preset, "pix_fmt": "yuv420p", **_tag(video_codec)}
         out |= {"r": str(video.frame_rate), "fps_mode": "cfr"}
-        if video.display_width % 2 or video.display_height % 2:
-            out["vf"] = "crop=trunc(iw/2)*2:trunc(ih/2)*2"  # 4:2:0 needs even sizes
     out |= {"ar": audio_sample_rate} if audio_sample_rate else {}
     picture = ffmpeg.input(str(info.path))["v:0"]
+    if overlays:  # overlay times count from the first frame, whatever the source's start time
+        picture = picture.filter("setpts", "PTS-STARTPTS")
+    for item in overlays:
+        patch = ffmpeg.input(
+            str(item.pattern), framerate=str(item.frame_rate), start_number=0, f="image2"
+        )["v:0"].filter("setpts", f"PTS-STARTPTS+{item.start:.6f}/TB")
+        picture = ffmpeg.overlay(picture, patch, x=item.x, y=item.y, eof_action="pass")
+    if video_codec != "copy" and (video.display_width % 2 or video.display_height % 2):
+        picture = picture.filter("crop", "trunc(iw/2)*2", "trunc(ih/2)*2")  # 4:2:0: even sizes
     node = ffmpeg.output(picture, ffmpeg.input(str(sound.path))["a:0"], str(dst), **out)
     args = node.overwrite_output().global_args(*QUIET, "-progress", "pipe:1", "-nostats").compile()
     _run_with_progress(args, Path(dst), info.duration, progress)

@@ -1,4 +1,4 @@
-"""Mixing new dialogue over the untouched M&E, level matching and loudness figures."""
+"""Mixing new dialogue over the untouched M&E, level matching, and finishing the master to spec."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ import numpy as np
 import pyloudnorm
 from scipy.signal import resample_poly
 
+from localize import loudness as meter
 from localize import media
 from localize.ingest import SourceMedia
+from localize.translate import Finding
 
 # Used when the source has no measurable dialogue in a slot: the EBU R128 programme target.
 DEFAULT_DIALOGUE_LUFS = -23.0
@@ -27,12 +29,27 @@ DUCK_RAMP = 0.15  # seconds of fade into and out of the duck
 
 @dataclass(frozen=True)
 class MixReport:
-    """Loudness figures of a rendered mix (BS.1770 integrated loudness, sample peak)."""
+    """Loudness figures of a rendered master (BS.1770-4, EBU Tech 3341/3342) and its dialogue."""
 
     integrated_lufs: float | None  # None when the programme is silent
     sample_peak_dbfs: float
     dialogue_lufs: float | None
     clipped_samples: int  # samples beyond full scale in the float mix (0 for a clean mix)
+    # Defaults keep reports built before these figures existed valid; report() fills them all.
+    true_peak_dbtp: float | None = None  # 4x oversampled
+    max_short_term_lufs: float | None = None  # loudest 3 s window
+    max_momentary_lufs: float | None = None  # loudest 400 ms window
+    loudness_range_lu: float | None = None  # None for programmes under ~3 s
+
+
+@dataclass(frozen=True)
+class FinishedMaster:
+    """The master as delivered, its figures, its spec findings and what normalisation did."""
+
+    samples: np.ndarray  # (N, C) float32
+    report: MixReport
+    findings: tuple[Finding, ...]  # loudness.* findings against the market's spec
+    normalization: meter.NormalizeRecord | None  # None: measured and reported only
 
 
 def resample(samples: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
@@ -106,13 +123,47 @@ def mix_over(bed: np.ndarray, dialogue: np.ndarray) -> np.ndarray:
 
 def report(master: np.ndarray, dialogue: np.ndarray, sample_rate: int) -> MixReport:
     """Loudness figures of the final mix and its dialogue."""
-    peak = float(np.max(np.abs(master), initial=0.0))
+    return _report(meter.measure(master, sample_rate), master, dialogue, sample_rate)
+
+
+def _report(
+    figures: meter.LoudnessFigures, master: np.ndarray, dialogue: np.ndarray, sample_rate: int
+) -> MixReport:
     return MixReport(
-        integrated_lufs=loudness(master, sample_rate),
-        sample_peak_dbfs=20 * np.log10(peak) if peak > 0 else -np.inf,
+        integrated_lufs=figures.integrated_lufs,
+        sample_peak_dbfs=figures.sample_peak_dbfs,
         dialogue_lufs=loudness(dialogue, sample_rate),
         clipped_samples=int(np.count_nonzero(np.abs(master) > 1.0)),
+        true_peak_dbtp=figures.true_peak_dbtp,
+        max_short_term_lufs=figures.max_short_term_lufs,
+        max_momentary_lufs=figures.max_momentary_lufs,
+        loudness_range_lu=figures.loudness_range_lu,
     )
+
+
+def finish_master(
+    master: np.ndarray,
+    dialogue: np.ndarray,
+    sample_rate: int,
+    spec: meter.LoudnessSpec,
+    normalize: bool,
+) -> FinishedMaster:
+    """Measure the (N, C) master, normalise it to `spec` when asked, and check it against `spec`.
+
+    Only the master mix is ever normalised: the M&E and dialogue stems are delivered as rendered
+    (the M&E sample-identical to the client's), so a re-mix downstream starts from the originals.
+    """
+    findings = []
+    record = None
+    if normalize:
+        master, record = meter.normalize(master, sample_rate, spec)
+        figures = record.after
+        findings.append(Finding("FYI", "loudness.normalized", f"{spec.title}: {record.note}"))
+    else:
+        figures = meter.measure(master, sample_rate)
+    findings += meter.check(figures, spec)
+    result = _report(figures, master, dialogue, sample_rate)
+    return FinishedMaster(master.astype(np.float32), result, tuple(findings), record)
 
 
 def read_bed(source: SourceMedia) -> tuple[np.ndarray, int]:

@@ -1,4 +1,4 @@
-"""Per-language rendering of the dialogue; this module holds the voice-over mode."""
+"""Per-language dialogue rendering; this module holds voice-over (lip-sync: `lipsync.py`)."""
 
 from __future__ import annotations
 
@@ -12,14 +12,13 @@ from localize.errors import RenderError
 from localize.ingest import CheckedJob
 from localize.phonemes import Speech, espeak_voice, synthesize
 from localize.spec import Line
+from localize.timing import Slot, slots
 from localize.translate import Finding
 
 Progress = Callable[[str, float, float], None]  # (step, done, total)
 
 # Stock espeak-ng voice variants per speaker gender (voice-over is openly a different voice).
 VARIANTS = {"female": "f3", "male": "m3", None: None}
-# Silence kept before the next line when a line borrows the gap after its slot (a breath).
-GUARD = 0.12
 # Fitting a line's rate is done in a few passes because espeak's words-per-minute is not
 # exactly proportional to duration.
 FIT_PASSES = 3
@@ -41,8 +40,10 @@ class PlacedLine:
     borrowed: float  # seconds of the silence after the slot the line uses (0 when it fits)
     overflow: float  # seconds past window_end still left at the rate bound (0 when it fits)
     gain_db: float  # level applied to match the source line
-    voice: str  # the espeak-ng voice used
+    voice: str  # the espeak-ng voice, the actor checkpoint, or the voice talent's recording
     ipa: str  # the phonemes spoken
+    region: tuple[float, float] | None = None  # lipsync: seconds of picture repainted
+    av_offset_ms: float | None = None  # lipsync: audio lag behind the mouth (> 0 late)
 
 
 @dataclass(frozen=True, eq=False)
@@ -54,33 +55,6 @@ class DialogueRender:
     sample_rate: int
     lines: tuple[PlacedLine, ...]
     findings: tuple[Finding, ...]
-
-
-@dataclass(frozen=True)
-class Slot:
-    """Where a line may go: its source span, and the silence after it that it may borrow."""
-
-    start: float
-    end: float  # the source line's end (its own `end`, else the next line's start)
-    window_end: float  # the next line's start less GUARD, else the clip's end
-
-
-def slots(
-    script: list[Line], duration: float, aligned: Mapping[str, tuple[float, float]] | None = None
-) -> list[Slot]:
-    """The slot of every line; a line without times takes them from the source alignment."""
-    aligned = aligned or {}
-    starts = []
-    for line in script:
-        if line.start is None and line.id not in aligned:
-            raise RenderError(f"line {line.id}: no start time in the script and no alignment")
-        starts.append(line.start if line.start is not None else aligned[line.id][0])
-    result = []
-    for index, line in enumerate(script):
-        window_end = min([f - GUARD for f in starts[index + 1 :]] + [duration])
-        end = line.end if line.end is not None else aligned.get(line.id, (0.0, window_end))[1]
-        result.append(Slot(starts[index], end, max(end, window_end)))
-    return result
 
 
 def _speak(text: str, lang: str, rate: float, checked: CheckedJob, variant: str | None) -> Speech:

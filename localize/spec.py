@@ -25,7 +25,7 @@ BCP47 = re.compile(r"^[a-z]{2,3}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?$")
 LINE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 LoudnessSpecName = Literal["ebu-r128", "ebu-r128-s1", "atsc-a85", "arib-tr-b32", "op-59", "online"]
-Mode = Literal["voice-over"]
+Mode = Literal["lipsync", "voice-over", "external-voice"]
 DEFAULT_MARKETS = ("de-DE", "fr-FR", "es-ES", "it-IT", "pt-BR")
 
 
@@ -110,11 +110,36 @@ class Market(_Model):
         return _bcp47(value)
 
 
+class MachineTranslation(_Model):
+    """A local machine-translation model (a folder `transformers` reads; never a hub download)."""
+
+    model: Path | None = Field(
+        None, description="Folder of a multilingual model (NLLB, M2M100) used for every market."
+    )
+    models: dict[str, Path] = Field(
+        default_factory=dict,
+        description="Language tag -> model folder (e.g. a Marian en-de model); wins over `model`.",
+    )
+    beams: int = Field(4, ge=1, le=16, description="Beam search width.")
+    batch_size: int = Field(8, ge=1, le=256, description="Lines translated per batch.")
+
+
 class Translations(_Model):
-    """Where the translated lines come from: for now one file per language."""
+    """Where each market's translated lines come from: a file, an XLIFF file, or a local MT model.
+
+    A language takes its lines from `files`, else from `xliff`, else from `machine`.
+    """
 
     files: dict[str, Path] = Field(
         default_factory=dict, description="Language tag -> CSV/JSON/YAML file keyed by line id."
+    )
+    xliff: dict[str, Path] = Field(
+        default_factory=dict,
+        description="Language tag -> XLIFF 2.0 file returned by the translator "
+        "(`localize export-xliff` writes the file to send).",
+    )
+    machine: MachineTranslation | None = Field(
+        None, description="Machine translation for markets with no file and no XLIFF."
     )
 
 
@@ -123,6 +148,16 @@ class Timing(_Model):
 
     min_rate: float = Field(0.85, gt=0.3, le=1.0)
     max_rate: float = Field(1.15, ge=1.0, lt=3.0)
+
+
+class Mix(_Model):
+    """How the new dialogue is mixed and whether the master is normalised to its market's spec."""
+
+    normalize: bool = Field(
+        False,
+        description="Apply a gain and a true-peak limiter so the master meets its market's "
+        "loudness spec (recorded in the manifest); off: measure and report only.",
+    )
 
 
 class Output(_Model):
@@ -143,7 +178,12 @@ class Job(_Model):
     """A localization job: one source clip into several markets."""
 
     name: str = Field("job", description="Short name used in reports.")
-    mode: Mode = "voice-over"
+    mode: Mode = Field(
+        "lipsync",
+        description="lipsync: the actor model regenerates speech and mouth together; voice-over: "
+        "a stock voice over the untouched picture; external-voice: recordings in "
+        "`external_voice` drive the mouth.",
+    )
     source_lang: str = Field("en-US", description="BCP-47 tag of the script's language.")
     source: Source
     speakers: list[Speaker] = Field(min_length=1)
@@ -155,6 +195,12 @@ class Job(_Model):
     glossary: Path | None = None
     lexicons: list[Path] = Field(default_factory=list)
     timing: Timing = Field(default_factory=Timing)
+    mix: Mix = Field(default_factory=Mix)
+    external_voice: dict[str, Path] = Field(
+        default_factory=dict,
+        description="Language tag -> dialogue recording by a voice talent (mode external-voice): "
+        "same length as the video, used as delivered.",
+    )
     output: Output = Field(default_factory=Output)
 
     @field_validator("source_lang")
@@ -200,11 +246,25 @@ def _cross_ref_problems(job: Job) -> list[str]:
     for index, tag in enumerate(tags):
         if tags.index(tag) != index:
             problems.append(f"markets.{index}.lang: market {tag} listed twice")
-    for tag in job.translations.files:
-        if tag not in tags:
-            problems.append(
-                f"translations.files.{tag}: no market {tag} (markets: {', '.join(tags)})"
-            )
+    sources = {
+        "translations.files": job.translations.files,
+        "translations.xliff": job.translations.xliff,
+        "external_voice": job.external_voice,
+    }
+    if job.translations.machine is not None:
+        sources["translations.machine.models"] = job.translations.machine.models
+    for where, by_lang in sources.items():
+        problems += [
+            f"{where}.{tag}: no market {tag} (markets: {', '.join(tags)})"
+            for tag in by_lang
+            if tag not in tags
+        ]
+    if job.mode == "external-voice":
+        problems += [
+            f"external_voice.{tag}: mode external-voice needs a recording for every market"
+            for tag in tags
+            if tag not in job.external_voice
+        ]
     return problems
 
 
@@ -260,12 +320,25 @@ def _resolve(job: Job, base: Path) -> Job:
         )
         for s in job.speakers
     ]
-    files = {lang: fix(p) for lang, p in job.translations.files.items()}
+    machine = job.translations.machine
+    if machine is not None:
+        machine = machine.model_copy(
+            update={
+                "model": fix(machine.model),
+                "models": {lang: fix(p) for lang, p in machine.models.items()},
+            }
+        )
+    translations = Translations(
+        files={lang: fix(p) for lang, p in job.translations.files.items()},
+        xliff={lang: fix(p) for lang, p in job.translations.xliff.items()},
+        machine=machine,
+    )
     return job.model_copy(
         update={
             "source": source,
             "speakers": speakers,
-            "translations": Translations(files=files),
+            "translations": translations,
+            "external_voice": {lang: fix(p) for lang, p in job.external_voice.items()},
             "glossary": fix(job.glossary),
             "lexicons": [fix(p) for p in job.lexicons],
             "output": job.output.model_copy(update={"folder": fix(job.output.folder)}),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,14 +15,7 @@ import yaml
 from localize.errors import SpecError
 from localize.spec import Job
 
-
-@dataclass(frozen=True)
-class Translation:
-    """The translated text of every script line for one language."""
-
-    lang: str
-    lines: Mapping[str, str]  # line id -> translated text
-    source: Path | None  # file it came from (None for generated ones)
+Progress = Callable[[str, float, float], None]  # (step, done, total)
 
 
 @dataclass(frozen=True)
@@ -34,6 +27,17 @@ class Finding:
     message: str
     line: str | None = None  # script line id, when the finding is about one line
     time: float | None = None  # seconds in the clip, when known
+
+
+@dataclass(frozen=True)
+class Translation:
+    """The translated text of every script line for one language."""
+
+    lang: str
+    lines: Mapping[str, str]  # line id -> translated text
+    source: Path | None  # file it came from, the MT model folder, or None for generated ones
+    origin: str = "provided"  # back-end that made it: "provided", "xliff" or "machine"
+    findings: tuple[Finding, ...] = ()  # what the back-end noticed (MT: lost glossary terms)
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,13 @@ class Translator:
 
     name = "base"
 
-    def translate(self, job: Job, lang: str) -> Translation:
+    def translate(
+        self,
+        job: Job,
+        lang: str,
+        glossary: Glossary | None = None,
+        progress: Progress | None = None,
+    ) -> Translation:
         raise NotImplementedError
 
 
@@ -64,7 +74,13 @@ class ProvidedTranslator(Translator):
 
     name = "provided"
 
-    def translate(self, job: Job, lang: str) -> Translation:
+    def translate(
+        self,
+        job: Job,
+        lang: str,
+        glossary: Glossary | None = None,
+        progress: Progress | None = None,
+    ) -> Translation:
         path = job.translations.files.get(lang)
         if path is None:
             raise SpecError(
@@ -80,10 +96,74 @@ class ProvidedTranslator(Translator):
         ]
         if problems:
             raise SpecError(problems)
-        return Translation(lang=lang, lines=lines, source=path)
+        return Translation(lang=lang, lines=lines, source=path, origin=self.name)
 
 
-TRANSLATORS: dict[str, type[Translator]] = {ProvidedTranslator.name: ProvidedTranslator}
+class XliffTranslator(Translator):
+    """Reads the XLIFF 2.0 file a translator returned (`translations.xliff`)."""
+
+    name = "xliff"
+
+    def translate(
+        self,
+        job: Job,
+        lang: str,
+        glossary: Glossary | None = None,
+        progress: Progress | None = None,
+    ) -> Translation:
+        # Imported here: localize.xliff builds on this module's Translation.
+        from localize.xliff import import_xliff
+
+        path = job.translations.xliff.get(lang)
+        if path is None:
+            raise SpecError([f"{job.path}: translations.xliff.{lang}: no XLIFF file for {lang}"])
+        return import_xliff(job, lang, path)
+
+
+class MachineTranslator(Translator):
+    """Translates with the local model named in `translations.machine`."""
+
+    name = "machine"
+
+    def translate(
+        self,
+        job: Job,
+        lang: str,
+        glossary: Glossary | None = None,
+        progress: Progress | None = None,
+    ) -> Translation:
+        # Imported here: torch and transformers load only when a job asks for MT.
+        from localize.mt import translate_machine
+
+        return translate_machine(job, lang, glossary, progress)
+
+
+TRANSLATORS: dict[str, type[Translator]] = {
+    backend.name: backend for backend in (ProvidedTranslator, XliffTranslator, MachineTranslator)
+}
+
+
+def translator_for(job: Job, lang: str) -> Translator:
+    """The back-end for one market: its file, else its XLIFF, else the job's MT model."""
+    if lang in job.translations.files:
+        return TRANSLATORS["provided"]()
+    if lang in job.translations.xliff:
+        return TRANSLATORS["xliff"]()
+    if job.translations.machine is not None:
+        return TRANSLATORS["machine"]()
+    raise SpecError(
+        [
+            f"{job.path}: translations: no translation for market {lang} (give "
+            f"translations.files.{lang}, translations.xliff.{lang} or translations.machine)"
+        ]
+    )
+
+
+def translate_job(
+    job: Job, lang: str, glossary: Glossary | None = None, progress: Progress | None = None
+) -> Translation:
+    """The translation of the job's script for one market, from whichever back-end serves it."""
+    return translator_for(job, lang).translate(job, lang, glossary, progress)
 
 
 def read_translation_file(path: Path, lang: str) -> dict[str, str]:
@@ -168,16 +248,41 @@ def load_glossary(path: Path) -> Glossary:
     return Glossary(terms=tuple(terms), source=path)
 
 
+def term_spans(text: str, term: str) -> list[tuple[int, int]]:
+    """(start, end) of every occurrence of a glossary term in ``text``.
+
+    Whole-word and case-sensitive, since terms are mostly brand names; the term's closing
+    punctuation is optional and belongs to the span when the text has it.
+    """
+    core = term.strip().rstrip(".!?")
+    tail = term.strip()[len(core) :]
+    pattern = rf"(?<!\w){re.escape(core)}(?!\w)(?:{re.escape(tail)})?"
+    return [match.span() for match in re.finditer(pattern, text)]
+
+
 def _contains(text: str, term: str) -> bool:
-    # Whole-word, case-sensitive for brand names; punctuation at the term's ends is optional.
-    core = re.escape(term.strip().rstrip(".!?"))
-    return re.search(rf"(?<!\w){core}(?!\w)", text) is not None
+    return bool(term_spans(text, term))
+
+
+def empty_lines(job: Job, translation: Translation) -> list[Finding]:
+    """A line with no translated text cannot be spoken: a Blocker per empty line."""
+    return [
+        Finding("Blocker", "translation.empty", "the translation of this line is empty", line.id)
+        for line in job.script
+        if not translation.lines.get(line.id, "").strip()
+    ]
 
 
 def check_glossary(job: Job, translation: Translation, glossary: Glossary) -> list[Finding]:
-    """Every glossary term present in a source line must be honoured in its translation."""
-    findings = []
+    """Every glossary term present in a source line must be honoured in its translation.
+
+    Empty lines are reported as such rather than as a missing term each.
+    """
+    findings = empty_lines(job, translation)
+    empty = {finding.line for finding in findings}
     for line in job.script:
+        if line.id in empty:
+            continue
         target = translation.lines[line.id]
         for term in glossary.terms:
             if not _contains(line.text, term.term):
@@ -201,4 +306,21 @@ def check_glossary(job: Job, translation: Translation, glossary: Glossary) -> li
                         line=line.id,
                     )
                 )
+    return findings
+
+
+def check_translation(
+    job: Job, translation: Translation, glossary: Glossary | None
+) -> list[Finding]:
+    """Every finding on a translation whatever its back-end: the back-end's own, empty lines and
+    the glossary's, each (code, line) once."""
+    if glossary is None:
+        checks = empty_lines(job, translation)
+    else:
+        checks = check_glossary(job, translation, glossary)
+    findings, seen = [], set()
+    for finding in (*translation.findings, *checks):
+        if (finding.code, finding.line) not in seen:
+            seen.add((finding.code, finding.line))
+            findings.append(finding)
     return findings

@@ -146,6 +146,7 @@ def make_job(clip_dir: Path, tmp_path: Path) -> Callable[..., Path]:
             files[lang] = path.name
         job: dict[str, Any] = {
             "name": "test",
+            "mode": "voice-over",
             "source": {
                 "video": str(clip_dir / "clip.mp4"),
                 "stems": {

@@ -137,3 +137,107 @@ entries:
 def test_words_differing_only_in_case_clash(tmp_path: Path) -> None:
     path = write(tmp_path, "entries:\n  Acme: {en: ˈækmi}\n  ACME: {en: eɪ siː ɛm iː}\n")
     assert problems(path) == [f"{path}: entries.ACME: same word as entries.Acme (case-blind)"]
+
+
+PLS = """\
+<?xml version="1.0" encoding="UTF-8"?>
+<lexicon version="1.0" alphabet="ipa" xml:lang="de-DE"
+         xmlns="http://www.w3.org/2005/01/pronunciation-lexicon">
+  <lexeme>
+    <grapheme>Brightwell</grapheme>
+    <grapheme>Brightwells</grapheme>
+    <phoneme>ˈbʁaɪtvɛl</phoneme>
+  </lexeme>
+  <lexeme xml:lang="fr-FR">
+    <grapheme>Acme</grapheme>
+    <phoneme>akme</phoneme>
+    <phoneme prefer="true">akmə</phoneme>
+    <alias>A C M E</alias>
+  </lexeme>
+</lexicon>
+"""
+
+
+def pls(body: str, attributes: str = 'version="1.0" alphabet="ipa" xml:lang="de-DE"') -> str:
+    return (
+        f'<lexicon {attributes} xmlns="http://www.w3.org/2005/01/pronunciation-lexicon">'
+        f"{body}</lexicon>"
+    )
+
+
+def test_pls_lexicon_loads_and_looks_up(tmp_path: Path) -> None:
+    lexicon = load_lexicon(write(tmp_path, PLS, "brands.pls"))
+    assert lexicon.name == "brands"
+    assert lexicon.lookup("Brightwell", "de-DE") == "ˈbʁaɪtvɛl"
+    assert lexicon.lookup("brightwells", "de") is None  # de-DE is not a fallback for de
+    assert lexicon.lookup("BRIGHTWELLS", "de-DE") == "ˈbʁaɪtvɛl"
+    assert lexicon.lookup("Acme", "fr-FR") == "akmə"  # the lexeme's own language, preferred
+    assert lexicon.lookup("Acme", "de-DE") is None
+    merged = Lexicon("y", None, {"Brightwell": {"en": "ˈbɹaɪtwɛl"}}).merge(lexicon)
+    assert merged.lookup("brightwell", "en-US") == "ˈbɹaɪtwɛl"
+    assert merged.lookup("brightwell", "de-DE") == "ˈbʁaɪtvɛl"
+
+
+def test_example_pls_agrees_with_the_yaml_lexicon() -> None:
+    folder = Path(__file__).parents[1] / "lexicons"
+    from_pls = load_lexicon(folder / "brightwell.de-DE.pls")
+    from_yaml = load_lexicon(folder / "brightwell.yaml")
+    german = from_yaml.lookup("Brightwell", "de-DE")
+    assert dict(from_pls.entries) == {"Brightwell": {"de-DE": german}}
+    assert from_pls.source == folder / "brightwell.de-DE.pls"
+
+
+def test_pls_other_alphabets_are_refused(tmp_path: Path) -> None:
+    body = '<lexeme><grapheme>Brightwell</grapheme><phoneme>"bRaItvEl</phoneme></lexeme>'
+    path = write(tmp_path, pls(body, 'version="1.0" alphabet="x-sampa" xml:lang="de-DE"'), "x.pls")
+    (line,) = problems(path)
+    assert line.startswith(f"{path}: lexicon: alphabet 'x-sampa' is not supported")
+    own = '<lexeme><grapheme>A</grapheme><phoneme alphabet="x-sampa">a</phoneme></lexeme>'
+    path = write(tmp_path, pls(own), "own.pls")
+    assert problems(path) == [
+        f"{path}: lexeme 1: <phoneme> alphabet 'x-sampa' is not supported: write it in IPA"
+    ]
+
+
+def test_pls_problems_name_the_lexeme(tmp_path: Path) -> None:
+    body = (
+        "<lexeme><grapheme>Acme</grapheme><phoneme>ˈækmi</phoneme></lexeme>"
+        "<lexeme><grapheme>New York</grapheme><phoneme>nuː jɔːk</phoneme></lexeme>"
+        "<lexeme><grapheme>Brightwell</grapheme><alias>Bright well</alias></lexeme>"
+        "<lexeme><grapheme>ACME</grapheme><phoneme>/ækmi/</phoneme></lexeme>"
+        "<lexeme><grapheme>acme</grapheme><phoneme>ækmi</phoneme></lexeme>"
+        '<lexeme xml:lang="not a tag"><grapheme>Zed</grapheme><phoneme>zɛt</phoneme></lexeme>'
+    )
+    path = write(tmp_path, pls(body), "bad.xml")
+    assert problems(path) == [
+        f"{path}: lexeme 2: grapheme 'New York': must be a single word (letters, digits, ' or -)",
+        f"{path}: lexeme 3: no <phoneme> (<alias> is not used)",
+        f"{path}: lexeme 4: <phoneme> '/ækmi/': write the IPA without / / or [ ] around it",
+        f"{path}: lexeme 5: grapheme 'acme' in de-DE is given by lexeme 1",
+        f"{path}: lexeme 6: xml:lang 'not a tag': not a BCP-47 tag (e.g. de-DE)",
+    ]
+
+
+def test_pls_header_problems(tmp_path: Path) -> None:
+    body = "<lexeme><grapheme>Acme</grapheme></lexeme>"
+    path = write(tmp_path, pls(body, 'version="2.0" alphabet="ipa"'), "v.pls")
+    assert problems(path) == [
+        f"{path}: lexicon: version '2.0': only 1.0 is read",
+        f'{path}: lexicon: no xml:lang: give the language, e.g. xml:lang="de-DE"',
+        f"{path}: lexeme 1: no <phoneme>",
+    ]
+
+
+def test_pls_not_xml(tmp_path: Path) -> None:
+    path = write(tmp_path, "<lexicon><lexeme></lexicon>", "broken.pls")
+    (line,) = problems(path)
+    assert line.startswith(f"{path}: not valid XML: mismatched tag")
+
+
+def test_pls_wrong_root_element(tmp_path: Path) -> None:
+    path = write(tmp_path, '<speak version="1.1" xmlns="http://www.w3.org/2001/10/synthesis"/>')
+    path = path.rename(tmp_path / "ssml.xml")
+    assert problems(path) == [
+        f"{path}: root element <speak>: expected "
+        '<lexicon xmlns="http://www.w3.org/2005/01/pronunciation-lexicon">'
+    ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from localize import mix
+from localize import loudness, mix
 
 RATE = 48000
 
@@ -63,3 +63,48 @@ def test_mix_over_adds_dialogue_to_every_channel() -> None:
     assert np.allclose(out[:8], 0.3) and np.allclose(out[8:], 0.1)
     report = mix.report(out * 5, np.full(8, 0.2, dtype=np.float32), RATE)
     assert report.clipped_samples == 16
+
+
+def programme(seconds: float, level: float) -> np.ndarray:
+    """(N, 2) noise and a tone: a stand-in master."""
+    rng = np.random.default_rng(3)
+    n = round(seconds * RATE)
+    t = np.arange(n) / RATE
+    noise = rng.uniform(-1, 1, (n, 2))
+    return (level * (0.4 * noise + 0.6 * np.sin(2 * np.pi * 330 * t)[:, None])).astype(np.float32)
+
+
+def test_report_carries_the_spec_figures() -> None:
+    master = programme(4.0, 0.3)
+    report = mix.report(master, master[:, 0], RATE)
+    figures = loudness.measure(master, RATE)
+    assert report.integrated_lufs == pytest.approx(figures.integrated_lufs)
+    assert report.true_peak_dbtp == pytest.approx(figures.true_peak_dbtp)
+    assert report.true_peak_dbtp is not None and report.true_peak_dbtp >= report.sample_peak_dbfs
+    assert report.max_short_term_lufs == pytest.approx(figures.max_short_term_lufs)
+    assert report.max_momentary_lufs == pytest.approx(figures.max_momentary_lufs)
+    assert report.dialogue_lufs is not None and report.clipped_samples == 0
+
+
+def test_finish_master_measures_only_unless_asked() -> None:
+    master = programme(4.0, 1.2)  # far too loud and clipping
+    spec = loudness.get_spec("ebu-r128")
+    finished = mix.finish_master(master, master[:, 0], RATE, spec, normalize=False)
+    assert finished.normalization is None
+    assert np.array_equal(finished.samples, master)
+    codes = {f.code for f in finished.findings}
+    assert {"loudness.integrated", "loudness.true_peak"} <= codes
+    assert finished.report.clipped_samples > 0
+
+
+def test_finish_master_normalises_to_the_spec() -> None:
+    master = programme(4.0, 1.2)
+    spec = loudness.get_spec("atsc-a85")
+    finished = mix.finish_master(master, master[:, 0], RATE, spec, normalize=True)
+    record = finished.normalization
+    assert record is not None and record.spec == "atsc-a85" and record.gain_db < 0
+    assert [f.code for f in finished.findings] == ["loudness.normalized"]
+    assert finished.report.integrated_lufs == pytest.approx(-24.0, abs=0.5)
+    assert finished.report.true_peak_dbtp is not None and finished.report.true_peak_dbtp <= -2.0
+    assert finished.report.clipped_samples == 0
+    assert finished.samples.shape == master.shape and finished.samples.dtype == np.float32

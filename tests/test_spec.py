@@ -36,7 +36,7 @@ def test_yaml_and_json_load_the_same_job(tmp_path: Path) -> None:
     from_json = load_job(write(tmp_path, MINIMAL, "job.json"))
     assert from_yaml.model_dump() == from_json.model_dump()
     assert from_yaml.langs == list(DEFAULT_MARKETS)
-    assert from_yaml.mode == "voice-over"
+    assert from_yaml.mode == "lipsync"  # the default mode
 
 
 def test_relative_paths_resolve_against_the_job_folder(tmp_path: Path) -> None:

@@ -1,0 +1,368 @@
+"""Lip-sync rendering: each speaker's actor model speaks a translated line and repaints the mouth.
+
+Per line: espeak-ng gives the translation's phonemes and natural durations, the timing fit
+places them in the source slot, the actor model turns the 100 Hz phoneme track into WORLD
+speech and mouth crops in one pass, and the crops become RGBA patches that ffmpeg overlays
+while it encodes the master. The repainted stretch covers the dub's speech *and* the source
+line's, so the source actor's mouth never moves in silence and the dub never speaks with a
+still mouth. Legend: T 100 Hz frames, F video frames, S crop side.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from localize import av_metrics as avm
+from localize import media, mix
+from localize.actor import log_mel, phoneme_track
+from localize.align import AlignOptions, ScriptLine, TimedUnit, align
+from localize.cast import Cast, SpeakerFrames
+from localize.errors import RenderError
+from localize.face_align import mouth_mask
+from localize.fit import FittedActor
+from localize.ingest import CheckedJob
+from localize.media import Overlay
+from localize.patches import write_patches
+from localize.phonemes import Speech, synthesize
+from localize.render import DialogueRender, PlacedLine, Progress
+from localize.timing import Slot, TimingPlan, fit_line, phoneme_durations, slots
+from localize.timing import findings as timing_findings
+from localize.translate import Finding
+from model.config import HOP, SAMPLE_RATE
+from model.generate import Target, generate
+from model.vocoder import synthesize as world_synthesize
+
+TICKS = 100  # frames per second of the model's timeline
+PAD = 0.12  # s repainted before and after a line: lips close and part around speech
+FADE = 0.02  # s fades where the generated speech is gated to the line's phonemes
+# Allowed audio-to-picture offset per line (EBU R37: sound at most 40 ms early, 60 ms late).
+SYNC_EARLY_MS, SYNC_LATE_MS = 40.0, 60.0
+
+
+@dataclass(frozen=True, eq=False)
+class LineTake:
+    """One line as the actor model rendered it."""
+
+    audio: np.ndarray  # (N,) float32 at SAMPLE_RATE, from `region[0]`, gated to the speech
+    region: tuple[float, float]  # seconds of the clip the take covers (and repaints)
+    frames: np.ndarray  # (F,) video frames repainted
+    crops: np.ndarray  # (F, S, S, 3) uint8 generated mouths
+    matrices: np.ndarray  # (F, 2, 3) frame-to-crop matrices of those frames
+    av_offset_ms: float | None  # measured on the take; None when too short or unconfident
+
+
+def regions(spans: Sequence[tuple[float, float]], duration: float) -> list[tuple[float, float]]:
+    """Seconds of picture to regenerate per line, from each line's (first, last) spoken second
+    over the source and the dub: padded by PAD, never overlapping a neighbour (two lines closer
+    than 2 * PAD meet halfway between them), inside the clip."""
+    out = []
+    for k, (a, b) in enumerate(spans):
+        lo = a - PAD if k == 0 else max(a - PAD, (spans[k - 1][1] + a) / 2)
+        hi = b + PAD if k + 1 == len(spans) else min(b + PAD, (b + spans[k + 1][0]) / 2)
+        out.append((max(lo, 0.0), min(hi, duration)))
+    return out
+
+
+def retimed(speech: Speech, plan: TimingPlan) -> list[TimedUnit]:
+    """The line's phonemes on the clip timeline, with the durations the timing fit chose."""
+    units, t = [], plan.start
+    for phoneme, seconds in zip(speech.phonemes.phonemes, plan.durations, strict=True):
+        if not phoneme.is_pause:
+            units.append(TimedUnit(phoneme.ipa, t, t + float(seconds)))
+        t += float(seconds)
+    return units
+
+
+def take_line(
+    fitted: FittedActor,
+    span: tuple[float, float],
+    face: SpeakerFrames | None,
+    frame_rate: Fraction,
+    units: Sequence[TimedUnit] = (),
+    mel: np.ndarray | None = None,
+) -> LineTake:
+    """Speech and mouths for the clip stretch `span`: saying `units` (phonemes at clip times),
+    or following `mel` (T, n_mels), a recording's log-mel over the span (external voice)."""
+    a, b = span
+    n = max(round((b - a) * TICKS), 1) if mel is None else len(mel)
+    frames = rows = np.zeros(0, np.int64)
+    if face is not None:
+        fps = float(frame_rate)
+        lo, hi = int(np.ceil(a * fps)), int(np.floor(b * fps))
+        rows = np.flatnonzero((face.frames >= lo) & (face.frames <= hi))
+        frames = face.frames[rows]
+    video = face is not None and len(frames) > 0
+    pos = (frames / float(frame_rate) - a) * TICKS  # (F,) in 100 Hz frames of the span
+    drive: dict[str, np.ndarray | None] = {"mel": mel}
+    if mel is None:
+        drive["ids"], drive["features"] = phoneme_track(units, n, offset=a)
+    target = Target(
+        frame_pos=np.minimum(pos, n - 1) if video else None,
+        frames=face.crops[rows] if face is not None and video else None,
+        **drive,
+    )
+    gen = generate(fitted.actor, target)
+    audio = world_synthesize(gen.world).astype(np.float32)
+    if mel is None:
+        audio = _gate(audio, units, a)
+    crops = gen.crops if gen.crops is not None else np.zeros((0, 1, 1, 3), np.uint8)
+    matrices = face.matrices(rows) if face is not None and video else np.zeros((0, 2, 3))
+    offset = _offset(crops, audio, frames, a, frame_rate, fitted) if video else None
+    return LineTake(audio, span, frames, crops, matrices, offset)
+
+
+def _gate(audio: np.ndarray, units: Sequence[TimedUnit], offset: float) -> np.ndarray:
+    """Silence outside the spoken phonemes: pause units may carry the actor's breaths, which a
+    clean dialogue stem should not."""
+    if not units:
+        return np.zeros_like(audio)
+    gain = np.zeros(len(audio), np.float32)
+    a = max(round((units[0].start - offset) * SAMPLE_RATE), 0)
+    b = min(round((units[-1].end - offset) * SAMPLE_RATE), len(audio))
+    gain[a:b] = 1.0
+    ramp = round(FADE * SAMPLE_RATE)
+    kernel = np.ones(ramp, np.float32) / ramp
+    return audio * np.convolve(gain, kernel, mode="same").astype(np.float32)
+
+
+def _offset(
+    crops: np.ndarray,
+    audio: np.ndarray,
+    frames: np.ndarray,
+    start: float,
+    frame_rate: Fraction,
+    fitted: FittedActor,
+) -> float | None:
+    """AV offset of a take: its mouth motion against its own speech envelope."""
+    mask = fitted.actor.database.mask
+    if mask is None or len(frames) < 8 or np.any(np.diff(frames) != 1):
+        return None
+    times = frames / float(frame_rate) - start
+    motion = avm.mouth_motion(crops, (mask >= 0.99).astype(np.float32), times)
+    envelope = avm.speech_envelope(audio, SAMPLE_RATE, times)
+    found = avm.av_offset(motion, envelope, float(frame_rate), max_lag=min(15, len(frames) // 3))
+    return found.offset_ms if found.confident else None
+
+
+def place(track: np.ndarray, take: LineTake, gain_db: float, sample_rate: int) -> np.ndarray:
+    """Add a take's speech into `track` (N,) at `sample_rate`; returns the resampled take."""
+    audio = mix.resample(take.audio, SAMPLE_RATE, sample_rate) * np.float32(10 ** (gain_db / 20))
+    begin = round(take.region[0] * sample_rate)
+    audio = audio[: max(0, len(track) - begin)]
+    track[begin : begin + len(audio)] += audio
+    return audio
+
+
+def mouth_mask_for(fitted: FittedActor) -> np.ndarray:
+    """The actor's blend mask (S, S), the one the decoder was trained to fill."""
+    mask = fitted.actor.database.mask
+    side = fitted.actor.model.cfg.crop_size
+    return mask if mask is not None else mouth_mask(side)
+
+
+@dataclass(frozen=True, eq=False)
+class LipsyncRender:
+    """A market's lip-synced dialogue stem and the mouth patches ffmpeg composites."""
+
+    dialogue: DialogueRender
+    overlays: tuple[Overlay, ...]
+
+
+def _sync_findings(line_id: str, take: LineTake) -> list[Finding]:
+    offset = take.av_offset_ms
+    if offset is None or -SYNC_EARLY_MS <= offset <= SYNC_LATE_MS:
+        return []
+    return [
+        Finding(
+            "Issue",
+            "sync.offset",
+            f"sound is {abs(offset):.0f} ms {'late' if offset > 0 else 'early'} against the "
+            f"repainted mouth (allowed: {SYNC_EARLY_MS:.0f} ms early, {SYNC_LATE_MS:.0f} ms late)",
+            line=line_id,
+            time=take.region[0],
+        )
+    ]
+
+
+def _patches(take: LineTake, fitted: FittedActor, cast: Cast, folder: Path) -> list[Overlay]:
+    if len(take.frames) == 0:
+        return []
+    mask = mouth_mask_for(fitted)
+    return [
+        write_patches(
+            folder, take.crops, take.matrices, take.frames, mask, cast.frame_shape, cast.frame_rate
+        )
+    ]
+
+
+def render_lipsync(
+    checked: CheckedJob,
+    lang: str,
+    cast: Cast,
+    sample_rate: int,
+    workdir: Path,
+    progress: Progress | None = None,
+    aligned: Mapping[str, tuple[float, float]] | None = None,
+) -> LipsyncRender:
+    """Every translated line spoken by its actor's model, fitted to its slot, mouth repainted."""
+    job, source = checked.job, checked.source
+    track = np.zeros(round(source.duration * sample_rate), np.float32)  # (N,)
+    reference = mix.reference_dialogue(source, sample_rate)
+    line_slots = slots(job.script, source.duration, aligned)
+    speeches, plans = [], []
+    for line, slot in zip(job.script, line_slots, strict=True):
+        text = checked.translations[lang].lines[line.id]
+        speech = synthesize(text, lang, checked.lexicon).trimmed()
+        durations, pauses = phoneme_durations(speech.phonemes)
+        bounds = (job.timing.min_rate, job.timing.max_rate)
+        speeches.append(speech)
+        plans.append(fit_line(line.id, durations, slot, *bounds, pauses))
+    spans = regions(
+        [
+            (min(s.start, p.start), max(s.end, p.end))
+            for s, p in zip(line_slots, plans, strict=True)
+        ],
+        source.duration,
+    )
+    placed, overlays, findings = [], [], []
+    for index, line in enumerate(job.script):
+        fitted, slot, plan, speech = (
+            cast.actors[line.speaker],
+            line_slots[index],
+            plans[index],
+            speeches[index],
+        )
+        take = take_line(
+            fitted,
+            spans[index],
+            cast.faces.get(line.speaker),
+            cast.frame_rate,
+            retimed(speech, plan),
+        )
+        heard = mix.resample(take.audio, SAMPLE_RATE, sample_rate)
+        gain = mix.match_level(heard, reference, slot.start, slot.end, sample_rate)
+        place(track, take, gain, sample_rate)
+        overlays += _patches(take, fitted, cast, workdir / line.id)
+        findings += _sync_findings(line.id, take)
+        text = checked.translations[lang].lines[line.id]
+        placed.append(_placed(line.id, line.speaker, text, slot, plan, gain, fitted, speech, take))
+        if progress is not None:
+            progress("speech", index + 1, len(job.script))
+    findings = timing_findings(plans) + findings
+    _check_peak(track, lang)
+    dialogue = DialogueRender(lang, track, sample_rate, tuple(placed), tuple(findings))
+    return LipsyncRender(dialogue, tuple(overlays))
+
+
+def _placed(
+    line_id: str,
+    speaker: str,
+    text: str,
+    slot: Slot,
+    plan: TimingPlan,
+    gain_db: float,
+    fitted: FittedActor,
+    speech: Speech,
+    take: LineTake,
+) -> PlacedLine:
+    return PlacedLine(
+        id=line_id,
+        speaker=speaker,
+        text=text,
+        slot_start=slot.start,
+        slot_end=slot.end,
+        window_end=slot.window_end,
+        start=plan.start,
+        end=plan.end,
+        rate=plan.rate,
+        borrowed=plan.borrowed,
+        overflow=plan.overflow,
+        gain_db=gain_db,
+        voice=f"actor model {fitted.checkpoint.name}",
+        ipa=speech.phonemes.ipa(),
+        region=take.region,
+        av_offset_ms=take.av_offset_ms,
+    )
+
+
+def _check_peak(track: np.ndarray, lang: str) -> None:
+    peak = float(np.max(np.abs(track), initial=0.0))
+    if peak > 1.0:
+        raise RenderError(
+            f"{lang}: the new dialogue stem peaks at {20 * np.log10(peak):+.1f} dBFS where lines "
+            "overlap; fix the line times in the script"
+        )
+
+
+def render_external_voice(
+    checked: CheckedJob,
+    lang: str,
+    cast: Cast,
+    sample_rate: int,
+    workdir: Path,
+    progress: Progress | None = None,
+    aligned: Mapping[str, tuple[float, float]] | None = None,
+) -> LipsyncRender:
+    """A voice talent's recording, used as delivered, drives the mouths through the audio
+    content encoder; the translated script is aligned to it to find each line."""
+    job, source = checked.job, checked.source
+    path = job.external_voice[lang]
+    heard = media.read_audio(path, sample_rate=sample_rate, channels=1)  # (N,)
+    n = round(source.duration * sample_rate)
+    if abs(len(heard) - n) > sample_rate / float(cast.frame_rate):
+        raise RenderError(
+            f"{path}: external_voice.{lang}: lasts {len(heard) / sample_rate:.3f} s, the video "
+            f"{source.duration:.3f} s; deliver the recording at the clip's length"
+        )
+    track = np.zeros(n, np.float32)
+    track[: min(n, len(heard))] = heard[:n]
+    voice = media.read_audio(path, sample_rate=SAMPLE_RATE, channels=1)
+    text = checked.translations[lang].lines
+    lines = [ScriptLine(ln.id, text[ln.id], None, None) for ln in job.script]
+    found = align(lines, voice, SAMPLE_RATE, lang, checked.lexicon, AlignOptions())
+    times = {ln.id: (ln.start, ln.end) for ln in found.lines}
+    ipa = {ln.id: " ".join(p.label for p in ln.phonemes) for ln in found.lines}
+    line_slots = slots(job.script, source.duration, aligned)
+    spans = regions(
+        [
+            (min(slot.start, times[ln.id][0]), max(slot.end, times[ln.id][1]))
+            for ln, slot in zip(job.script, line_slots, strict=True)
+        ],
+        source.duration,
+    )
+    placed, overlays, findings = [], [], []
+    for index, (line, slot) in enumerate(zip(job.script, line_slots, strict=True)):
+        fitted, span = cast.actors[line.speaker], spans[index]
+        start, end = times[line.id]
+        a, b = round(span[0] * TICKS), round(span[1] * TICKS)
+        mel = log_mel(voice[a * HOP : b * HOP], fitted.actor.model.cfg.n_mels)
+        take = take_line(fitted, span, cast.faces.get(line.speaker), cast.frame_rate, mel=mel)
+        offset = _offset(
+            take.crops, voice[a * HOP : b * HOP], take.frames, span[0], cast.frame_rate, fitted
+        )
+        take = replace(take, av_offset_ms=offset)
+        overlays += _patches(take, fitted, cast, workdir / line.id)
+        findings += _sync_findings(line.id, take)
+        placed.append(
+            PlacedLine(
+                id=line.id, speaker=line.speaker, text=text[line.id], slot_start=slot.start,
+                slot_end=slot.end, window_end=slot.window_end, start=start, end=end, rate=1.0,
+                borrowed=max(0.0, end - slot.end), overflow=max(0.0, end - slot.window_end),
+                gain_db=0.0, voice=f"recording {path.name}", ipa=ipa[line.id], region=span,
+                av_offset_ms=offset,
+            )
+        )  # fmt: skip
+        if progress is not None:
+            progress("speech", index + 1, len(job.script))
+    findings += [
+        Finding("Issue", "align.doubtful", f"the recording's line was found with low confidence "
+                f"({ln.confidence:.2f}) at {ln.start:.2f} s", line=ln.id, time=ln.start)
+        for ln in found.doubtful
+    ]  # fmt: skip
+    dialogue = DialogueRender(lang, track, sample_rate, tuple(placed), tuple(findings))
+    return LipsyncRender(dialogue, tuple(overlays))
