@@ -275,7 +275,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def _slot_seconds(checked: CheckedJob) -> dict[str, float]:
     """Seconds each line may take, from the script's times; empty when a line has none."""
     from localize.errors import RenderError
-    from localize.render import slots
+    from localize.timing import slots
 
     script = checked.job.script
     try:

@@ -136,6 +136,14 @@ def _check_languages(job: Job) -> tuple[list[str], set[str]]:
         model = speaker.actor_model
         if model is not None and not model.is_file():
             problems.append(f"{job.path}: speakers.{index}.actor_model: {model}: no such file")
+    for lang, path in job.external_voice.items():
+        if not path.is_file():
+            problems.append(f"{job.path}: external_voice.{lang}: {path}: no such file")
+    if job.mode != "voice-over" and job.output.video_codec == "copy":
+        problems.append(
+            f"{job.path}: output.video_codec: mode {job.mode} repaints the picture, so it cannot "
+            "be copied; use libx264"
+        )
     return problems, unsupported
 
 

@@ -42,6 +42,7 @@ PAD = 0.12  # s repainted before and after a line: lips close and part around sp
 FADE = 0.02  # s fades where the generated speech is gated to the line's phonemes
 # Allowed audio-to-picture offset per line (EBU R37: sound at most 40 ms early, 60 ms late).
 SYNC_EARLY_MS, SYNC_LATE_MS = 40.0, 60.0
+SYNC_SEARCH = 8  # frames searched each way when measuring a line's AV offset
 
 
 @dataclass(frozen=True, eq=False)
@@ -145,7 +146,10 @@ def _offset(
     times = frames / float(frame_rate) - start
     motion = avm.mouth_motion(crops, (mask >= 0.99).astype(np.float32), times)
     envelope = avm.speech_envelope(audio, SAMPLE_RATE, times)
-    found = avm.av_offset(motion, envelope, float(frame_rate), max_lag=min(15, len(frames) // 3))
+    # ±SYNC_SEARCH frames is far beyond any tolerance, and short enough that a 3 s line's
+    # correlation is not decided by a few frames at the ends of the shifted overlap.
+    lag = min(SYNC_SEARCH, len(frames) // 4)
+    found = avm.av_offset(motion, envelope, float(frame_rate), max_lag=lag)
     return found.offset_ms if found.confident else None
 
 
@@ -175,6 +179,17 @@ class LipsyncRender:
 
 def _sync_findings(line_id: str, take: LineTake) -> list[Finding]:
     offset = take.av_offset_ms
+    if offset is None and len(take.frames) > 0:
+        return [
+            Finding(
+                "FYI",
+                "sync.unmeasured",
+                "the repainted mouth's motion does not correlate clearly enough with the speech "
+                "to measure their offset; check this line by eye",
+                line=line_id,
+                time=take.region[0],
+            )
+        ]
     if offset is None or -SYNC_EARLY_MS <= offset <= SYNC_LATE_MS:
         return []
     return [
@@ -189,13 +204,13 @@ def _sync_findings(line_id: str, take: LineTake) -> list[Finding]:
     ]
 
 
-def _patches(take: LineTake, fitted: FittedActor, cast: Cast, folder: Path) -> list[Overlay]:
+def _patches(take: LineTake, fitted: FittedActor, cast: Cast, path: Path) -> list[Overlay]:
     if len(take.frames) == 0:
         return []
     mask = mouth_mask_for(fitted)
     return [
         write_patches(
-            folder, take.crops, take.matrices, take.frames, mask, cast.frame_shape, cast.frame_rate
+            path, take.crops, take.matrices, take.frames, mask, cast.frame_shape, cast.frame_rate
         )
     ]
 
@@ -247,7 +262,7 @@ def render_lipsync(
         heard = mix.resample(take.audio, SAMPLE_RATE, sample_rate)
         gain = mix.match_level(heard, reference, slot.start, slot.end, sample_rate)
         place(track, take, gain, sample_rate)
-        overlays += _patches(take, fitted, cast, workdir / line.id)
+        overlays += _patches(take, fitted, cast, workdir / f"{line.id}.rgba")
         findings += _sync_findings(line.id, take)
         text = checked.translations[lang].lines[line.id]
         placed.append(_placed(line.id, line.speaker, text, slot, plan, gain, fitted, speech, take))
@@ -346,7 +361,7 @@ def render_external_voice(
             take.crops, voice[a * HOP : b * HOP], take.frames, span[0], cast.frame_rate, fitted
         )
         take = replace(take, av_offset_ms=offset)
-        overlays += _patches(take, fitted, cast, workdir / line.id)
+        overlays += _patches(take, fitted, cast, workdir / f"{line.id}.rgba")
         findings += _sync_findings(line.id, take)
         placed.append(
             PlacedLine(

@@ -35,9 +35,10 @@ PCM_CODECS = {"u8": "pcm_u8", "s16": "pcm_s16le", "flt": "pcm_f32le", "dbl": "pc
 
 @dataclass(frozen=True)
 class Overlay:
-    """A numbered RGBA image sequence composited over the picture at a fixed position."""
+    """Raw RGBA frames composited over the picture at a fixed position, one per source frame."""
 
-    pattern: Path  # image2 pattern, e.g. line/%05d.png, numbered from 0
+    path: Path  # n_frames * W * H * 4 bytes, frames in order
+    size: tuple[int, int]  # (W, H) of each frame
     x: int  # top-left corner in display pixels
     y: int
     start: float  # seconds in the clip of the first image
@@ -386,7 +387,11 @@ def encode_master(
         picture = picture.filter("setpts", "PTS-STARTPTS")
     for item in overlays:
         patch = ffmpeg.input(
-            str(item.pattern), framerate=str(item.frame_rate), start_number=0, f="image2"
+            str(item.path),
+            f="rawvideo",
+            pix_fmt="rgba",
+            s=f"{item.size[0]}x{item.size[1]}",
+            framerate=str(item.frame_rate),
         )["v:0"].filter("setpts", f"PTS-STARTPTS+{item.start:.6f}/TB")
         picture = ffmpeg.overlay(picture, patch, x=item.x, y=item.y, eof_action="pass")
     if video_codec != "copy" and (video.display_width % 2 or video.display_height % 2):

@@ -259,8 +259,9 @@ def translate_machine(
     where = f"{job.path}: {field}"
     loaded = load_model(folder, where)
     try:
-        language_code(loaded.family, job.source_lang, loaded.tokenizer)
         language_code(loaded.family, lang, loaded.tokenizer)
+        if loaded.family != "marian":  # Marian's >>xxx<< tokens name targets only
+            language_code(loaded.family, job.source_lang, loaded.tokenizer)
     except ValueError as exc:
         raise SpecError([f"{where}: {folder}: {exc}"]) from None
     masks = {line.id: mask_line(line.text, glossary, lang) for line in job.script}

@@ -1,4 +1,4 @@
-"""Mouth patches: generated crops warped back to frame space as small RGBA images for ffmpeg.
+"""Mouth patches: generated crops warped back to frame space as small RGBA frames for ffmpeg.
 
 A line's patches share one box in frame pixels (the union of its frames' mouth footprints), so
 ffmpeg overlays them at a fixed position; outside the warped mouth mask the alpha is 0 and the
@@ -16,8 +16,6 @@ import numpy as np
 
 from localize.face_align import footprint, to_frame
 from localize.media import Overlay
-
-PATTERN = "%05d.png"  # ffmpeg image2 pattern of a line's patch files, numbered from 0
 
 
 @dataclass(frozen=True)
@@ -56,7 +54,7 @@ def patch_image(
 
 
 def write_patches(
-    folder: Path,
+    path: Path,
     crops: np.ndarray,
     matrices: np.ndarray,
     frames: np.ndarray,
@@ -64,28 +62,25 @@ def write_patches(
     frame_shape: tuple[int, int],
     frame_rate: Fraction,
 ) -> Overlay:
-    """Write a line's patches as PNG files in `folder`; the overlay that places them.
+    """Write a line's patches to `path` as raw RGBA frames; the overlay that places them.
 
-    crops (F, S, S, 3) uint8 generated mouths for the consecutive video frames `frames` (F,)
-    whose alignment matrices are `matrices` (F, 2, 3); `frame_shape` is the picture's (H, W).
-    A frame missing from `frames` (no face there) gets a fully transparent patch.
+    crops (F, S, S, 3) uint8 generated mouths for the video frames `frames` (F,) whose
+    alignment matrices are `matrices` (F, 2, 3); `frame_shape` is the picture's (H, W). A frame
+    between them missing from `frames` (no face there) gets a fully transparent patch. Raw frames
+    cost nothing to write (PNG coding took longer than the model); the file is temporary.
     """
-    folder.mkdir(parents=True, exist_ok=True)
     box = union_box(matrices, crops.shape[1], frame_shape)
     first, last = int(frames[0]), int(frames[-1])
     at = {int(f): k for k, f in enumerate(frames)}
     blank = np.zeros((box.y1 - box.y0, box.x1 - box.x0, 4), np.uint8)
-    for n, f in enumerate(range(first, last + 1)):
-        k = at.get(f)
-        image = blank if k is None else patch_image(crops[k], matrices[k], mask, box)
-        # OpenCV writes BGRA; level 1 keeps writing fast, the files are temporary.
-        cv2.imwrite(
-            str(folder / (PATTERN % n)),
-            cv2.cvtColor(image, cv2.COLOR_RGBA2BGRA),
-            [cv2.IMWRITE_PNG_COMPRESSION, 1],
-        )
+    with open(path, "wb") as handle:
+        for f in range(first, last + 1):
+            k = at.get(f)
+            image = blank if k is None else patch_image(crops[k], matrices[k], mask, box)
+            handle.write(image.tobytes())
     return Overlay(
-        pattern=folder / PATTERN,
+        path=path,
+        size=(box.x1 - box.x0, box.y1 - box.y0),
         x=box.x0,
         y=box.y0,
         start=float(first / frame_rate),

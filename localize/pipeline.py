@@ -20,7 +20,7 @@ from localize.ingest import CheckedJob
 from localize.lipsync import SYNC_EARLY_MS, SYNC_LATE_MS, render_external_voice, render_lipsync
 from localize.media import Overlay
 from localize.render import DialogueRender, Progress, render_voice_over
-from localize.translate import Finding, check_glossary
+from localize.translate import Finding, check_translation
 
 # Share of a language's progress bar each stage takes (speech synthesis is quick; encoding is not).
 STAGE_WEIGHTS = {"speech": 30.0, "mix": 10.0, "encode": 60.0}
@@ -82,7 +82,10 @@ def _inputs(checked: CheckedJob, lang: str, hasher: FileHasher) -> list[FileReco
     if source.mix is not source.video:
         records.append(hasher.record("mix", source.mix.path))
     translation = checked.translations[lang]
-    if translation.source is not None:
+    if translation.source is not None and translation.source.is_dir():  # an MT model folder
+        files = sorted(p for p in translation.source.rglob("*") if p.is_file())
+        records += [hasher.record("translation-model", path) for path in files]
+    elif translation.source is not None:
         records.append(hasher.record("translation", translation.source))
     if job.glossary is not None:
         records.append(hasher.record("glossary", job.glossary))
@@ -177,9 +180,7 @@ def render_language(
         stage("mix")("mix", 1, 1)
         findings = list(dialogue.findings) + _mix_findings(finished.report)
         findings += list(finished.findings)
-        findings += checked.translations[lang].findings
-        if checked.glossary is not None:
-            findings += check_glossary(job, checked.translations[lang], checked.glossary)
+        findings += check_translation(job, checked.translations[lang], checked.glossary)
         with staged_folder(final, force) as folder:
             outputs, me_hash = _write_outputs(
                 checked, folder, dialogue, finished.samples, overlays, stage("encode")

@@ -13,6 +13,7 @@ from localize.spec import Job, Line
 from localize.translate import Glossary, Translation, term_spans
 
 NS = "urn:oasis:names:tc:xliff:document:2.0"
+XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 # Characters per second a dubbing adapter can fit in a slot, by language. A guide only: the
 # source line's own pace is unknown until alignment, so the budget follows the target language's
 # typical speaking rate (German and Japanese pack fewer characters, Romance languages more).
@@ -99,6 +100,9 @@ def export_xliff(
         unit = store.addsourceunit(line.text)
         unit.setid(line.id)
         unit.xmlelement.set("state", "initial")
+        # The core schema allows xml:space on <unit>, not on <segment> where the toolkit puts it.
+        unit.xmlelement.attrib.pop(XML_SPACE, None)
+        unit.getunitelement().set(XML_SPACE, "preserve")
         _mark_do_not_translate(unit.xmlelement.find(_q("source")), line.text, dnt)
         _add_notes(unit, _notes(line, lang, slots.get(line.id), glossary))
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -20,7 +20,9 @@ GREY = 100
 def _matrices(n: int, drift: float = 0.0) -> np.ndarray:
     """(n, 2, 3) mouth matrices of a face whose eyes sit near the top middle, drifting right."""
     base = np.array([[185, 90], [165, 90], [135, 90], [155, 90], [160, 122]], np.float64)
-    return np.stack([region_matrix(base + (drift * k, 0), MOUTH_REGION, 48) for k in range(n)])
+    return np.stack(
+        [region_matrix(base + np.array([drift * k, 0.0]), MOUTH_REGION, 48) for k in range(n)]
+    )
 
 
 def test_union_box_covers_every_footprint_and_is_even() -> None:
@@ -40,18 +42,17 @@ def test_patch_alpha_is_the_warped_mask(tmp_path: Path) -> None:
     matrices = _matrices(3)
     crops = np.full((3, 48, 48, 3), (200, 30, 40), np.uint8)
     mask = mouth_mask(48)
-    overlay = write_patches(tmp_path, crops, matrices, np.array([10, 11, 13]), mask, (H, W), FPS)
+    path = tmp_path / "L1.rgba"
+    overlay = write_patches(path, crops, matrices, np.array([10, 11, 13]), mask, (H, W), FPS)
     assert overlay.n_frames == 4  # frames 10..13, frame 12 (no face) fully transparent
     assert overlay.start == 10 / 25
-    files = sorted(tmp_path.glob("*.png"))
-    assert [f.name for f in files] == ["00000.png", "00001.png", "00002.png", "00003.png"]
-    rgba = cv2.cvtColor(cv2.imread(str(files[0]), cv2.IMREAD_UNCHANGED), cv2.COLOR_BGRA2RGBA)
+    w, h = overlay.size
+    frames = np.fromfile(path, np.uint8).reshape(4, h, w, 4)
     expected = mask_in_frame(mask, matrices[0], (H, W))
-    window = expected[overlay.y : overlay.y + rgba.shape[0], overlay.x : overlay.x + rgba.shape[1]]
-    assert np.abs(rgba[..., 3] / 255.0 - window).max() < 0.01
-    assert np.all(rgba[rgba[..., 3] > 128][:, :3] == (200, 30, 40))
-    blank = cv2.imread(str(files[2]), cv2.IMREAD_UNCHANGED)
-    assert blank[..., 3].max() == 0
+    window = expected[overlay.y : overlay.y + h, overlay.x : overlay.x + w]
+    assert np.abs(frames[0, ..., 3] / 255.0 - window).max() < 0.01
+    assert np.all(frames[0][frames[0, ..., 3] > 128][:, :3] == (200, 30, 40))
+    assert frames[2, ..., 3].max() == 0
 
 
 def test_master_composites_patches_at_their_frames_and_place(tmp_path: Path) -> None:
@@ -66,7 +67,7 @@ def test_master_composites_patches_at_their_frames_and_place(tmp_path: Path) -> 
     crops = np.full((n, 48, 48, 3), (230, 20, 20), np.uint8)
     mask = mouth_mask(48)
     overlay = write_patches(
-        tmp_path / "L1", crops, matrices, np.arange(8, 8 + n), mask, (H, W), FPS
+        tmp_path / "L1.rgba", crops, matrices, np.arange(8, 8 + n), mask, (H, W), FPS
     )
     out = tmp_path / "master.mp4"
     media.encode_master(src, wav, out, crf=0, preset="ultrafast", overlays=[overlay])

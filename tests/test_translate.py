@@ -1,4 +1,4 @@
-"""Translation files in three formats, and glossary checks on translations."""
+"""Translation files in three formats, back-end choice per market, and checks on translations."""
 
 from __future__ import annotations
 
@@ -9,10 +9,15 @@ import pytest
 from localize.errors import SpecError
 from localize.spec import Job
 from localize.translate import (
+    Finding,
     Translation,
     check_glossary,
+    check_translation,
     load_glossary,
     read_translation_file,
+    term_spans,
+    translate_job,
+    translator_for,
 )
 
 LINES = {"L1": "Guten Morgen.", "L2": "Brightwell ist da."}
@@ -87,3 +92,65 @@ def test_bad_glossary(tmp_path: Path) -> None:
     path.write_text("terms:\n  - {translate: false}\n")
     with pytest.raises(SpecError, match=r"terms\.0\.term: expected a string"):
         load_glossary(path)
+
+
+def _sourced_job(tmp_path: Path, translations: dict) -> Job:
+    data = _job().model_dump(mode="json") | {"translations": translations}
+    data["markets"] = [{"lang": "de-DE"}]
+    job = Job.model_validate(data)
+    job._path = tmp_path / "job.yaml"
+    return job
+
+
+@pytest.mark.parametrize(
+    ("translations", "expected"),
+    [
+        ({"files": {"de-DE": "de.yaml"}, "xliff": {"de-DE": "de.xlf"}, "machine": {}}, "provided"),
+        ({"xliff": {"de-DE": "de.xlf"}, "machine": {"model": "m"}}, "xliff"),
+        ({"machine": {"model": "m"}}, "machine"),
+    ],
+)
+def test_each_market_takes_file_then_xliff_then_machine(
+    tmp_path: Path, translations: dict, expected: str
+) -> None:
+    assert translator_for(_sourced_job(tmp_path, translations), "de-DE").name == expected
+
+
+def test_no_translation_source_names_the_options(tmp_path: Path) -> None:
+    with pytest.raises(SpecError) as info:
+        translate_job(_sourced_job(tmp_path, {}), "de-DE")
+    assert info.value.problems == [
+        f"{tmp_path / 'job.yaml'}: translations: no translation for market de-DE (give "
+        "translations.files.de-DE, translations.xliff.de-DE or translations.machine)"
+    ]
+
+
+def test_empty_line_is_a_blocker_whatever_the_source(tmp_path: Path) -> None:
+    path = tmp_path / "glossary.yaml"
+    path.write_text("terms:\n  - {term: Brightwell, translate: false}\n")
+    lost = Finding("Issue", "glossary.mt_lost", "placeholder lost", line="L1")
+    empty = Finding("Blocker", "translation.empty", "the model returned no text", line="L2")
+    translation = Translation(
+        "de-DE", {"L1": "Mild.", "L2": " "}, None, origin="machine", findings=(lost, empty)
+    )
+    glossary = load_glossary(path)
+    assert [(f.code, f.line) for f in check_glossary(_job(), translation, glossary)] == [
+        ("translation.empty", "L2"),
+        ("glossary.missing", "L1"),
+    ]
+    found = check_translation(_job(), translation, glossary)
+    assert [(f.code, f.line) for f in found] == [
+        ("glossary.mt_lost", "L1"),
+        ("translation.empty", "L2"),
+        ("glossary.missing", "L1"),
+    ]
+    assert [f.code for f in check_translation(_job(), translation, None)] == [
+        "glossary.mt_lost",
+        "translation.empty",
+    ]
+
+
+def test_term_spans_take_closing_punctuation_when_present() -> None:
+    text = "Wake up to something better. Wake up to something better"
+    assert term_spans(text, "Wake up to something better.") == [(0, 28), (29, 56)]
+    assert term_spans("Brightwells", "Brightwell") == []
