@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from localize import __version__
+from localize import __version__, media
 
 MANIFEST_FORMAT = "localize.manifest/1"
 HASH_CHUNK = 1 << 20  # read 1 MiB at a time so hashing a master never holds it in memory
@@ -43,6 +43,13 @@ class FileHasher:
 
     def __init__(self) -> None:
         self._seen: dict[Path, str] = {}
+
+    def samples(self, path: Path) -> str:
+        """`media.audio_sample_hash` of a source stem, decoded once per run."""
+        key = Path(str(path.resolve()) + "#samples")
+        if key not in self._seen:
+            self._seen[key] = media.audio_sample_hash(path)
+        return self._seen[key]
 
     def record(self, role: str, path: Path) -> FileRecord:
         path = path.resolve()

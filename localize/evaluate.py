@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from localize import av_metrics as avm
+from localize import speech_metrics as spm
 from localize.diarize import embed_utterance
 from model.articulatory import INVENTORY
 from model.checkpoint import ActorModel
@@ -129,8 +130,8 @@ def _video_scores(truth: _Truth, crops: np.ndarray, mask: np.ndarray) -> dict[st
 def _speech_scores(truth: _Truth, speech: np.ndarray) -> dict[str, Any]:
     emb = embed_utterance(speech)
     scores: dict[str, Any] = {
-        "mcd": avm.mel_cepstral_distortion(truth.audio, speech, SAMPLE_RATE),
-        "f0_rmse": avm.f0_rmse(truth.audio, speech, SAMPLE_RATE),
+        "mcd": spm.mel_cepstral_distortion(truth.audio, speech, SAMPLE_RATE),
+        "f0_rmse": spm.f0_rmse(truth.audio, speech, SAMPLE_RATE),
         "speaker_cos": float(np.dot(emb, truth.embedding)),
     }
     if truth.others:

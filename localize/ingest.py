@@ -9,7 +9,7 @@ from pathlib import Path
 from localize import media
 from localize.errors import LocalizeError, MediaError, SpecError
 from localize.lexicon import Lexicon, load_lexicon
-from localize.phonemes import espeak_voice
+from localize.phonemes import espeak_voice, unspeakable
 from localize.spec import Job
 from localize.translate import Glossary, Translation, load_glossary, translate_job
 
@@ -147,6 +147,21 @@ def _check_languages(job: Job) -> tuple[list[str], set[str]]:
     return problems, unsupported
 
 
+def _unspeakable_lines(translation: Translation) -> list[str]:
+    """Lines holding characters the market's voice cannot say (emoji, another script)."""
+    where = translation.source or translation.origin
+    problems = []
+    for line_id, text in translation.lines.items():
+        chars = unspeakable(text, translation.lang)
+        if chars:
+            more = f" and {len(chars) - 3} more" if len(chars) > 3 else ""
+            problems.append(
+                f"{where}: lines.{line_id}: the {translation.lang} voice cannot say "
+                f"{', '.join(chars[:3])}{more}; rewrite the line in the market's script"
+            )
+    return problems
+
+
 def check_job(job: Job, langs: list[str] | None = None) -> CheckedJob:
     """Everything a run needs, checked before any work: media, times, languages, side files."""
     langs = job.langs if langs is None else langs
@@ -160,6 +175,10 @@ def check_job(job: Job, langs: list[str] | None = None) -> CheckedJob:
         problems += exc.problems
     if source is not None:
         problems += _check_lines(job, source.duration)
+        for lang, path in job.external_voice.items():
+            info = _probe(job, f"external_voice.{lang}", path, problems) if path.is_file() else None
+            if info is not None:
+                _check_duration(job, f"external_voice.{lang}", info, source.video, problems)
     glossary = lexicon = None
     try:
         glossary = load_glossary(job.glossary) if job.glossary else None
@@ -175,6 +194,7 @@ def check_job(job: Job, langs: list[str] | None = None) -> CheckedJob:
             continue
         try:
             translations[lang] = translate_job(job, lang, glossary)
+            problems += _unspeakable_lines(translations[lang])
         except SpecError as exc:
             problems += exc.problems
     if problems:

@@ -53,6 +53,25 @@ def espeak_voice(lang: str) -> str:
     return _voice(lang).name
 
 
+# Unicode scripts (as the first word of a character's name) each market's voice can read.
+_SCRIPTS = {"ja": ("LATIN", "HIRAGANA", "KATAKANA", "CJK", "IDEOGRAPHIC", "HALFWIDTH", "FULLWIDTH")}
+_LATIN = ("LATIN",)
+
+
+def unspeakable(text: str, lang: str) -> list[str]:
+    """Characters of `text` the market's voice cannot say, each described for people: symbols
+    such as emoji, control characters, and letters of a script the language is not written in."""
+    scripts = _SCRIPTS.get(lang.split("-")[0].lower(), _LATIN)
+    found: dict[str, str] = {}
+    for ch in text:
+        category = unicodedata.category(ch)
+        name = unicodedata.name(ch, f"U+{ord(ch):04X}")
+        letter = category.startswith("L") and not name.startswith(scripts)
+        if letter or category == "So" or (category.startswith("C") and ch not in "\t\n"):
+            found.setdefault(ch, f"{ch!r} (U+{ord(ch):04X} {name})")
+    return list(found.values())
+
+
 def normalize_ipa(ipa: str) -> str:
     """IPA reduced to its segments (no stress, length, ties or spaces) for comparisons."""
     return "".join(ch for ch in espeak.nfd(ipa) if ch not in _IGNORED_IN_IPA)

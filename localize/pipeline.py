@@ -183,7 +183,7 @@ def render_language(
         findings += check_translation(job, checked.translations[lang], checked.glossary)
         with staged_folder(final, force) as folder:
             outputs, me_hash = _write_outputs(
-                checked, folder, dialogue, finished.samples, overlays, stage("encode")
+                checked, folder, dialogue, finished.samples, overlays, stage("encode"), hasher
             )
             write_manifest(
                 folder,
@@ -257,6 +257,7 @@ def _write_outputs(
     master: np.ndarray,
     overlays: tuple[Overlay, ...],
     progress: Progress,
+    inputs: FileHasher,
 ) -> tuple[list[FileRecord], str | None]:
     """Write stems, master, subtitles and timeline into `folder`; their records and the M&E
     sample hash."""
@@ -267,7 +268,7 @@ def _write_outputs(
     records = [hasher.record("dialogue", folder / "dialogue.wav")]
     if source.me is not None:
         media.copy_audio_lossless(source.me.path, folder / "me.wav")
-        me_hash = media.audio_sample_hash(source.me.path)
+        me_hash = inputs.samples(source.me.path)
         if media.audio_sample_hash(folder / "me.wav") != me_hash:
             raise RenderError(f"{folder / 'me.wav'}: M&E samples differ from {source.me.path}")
         records.append(hasher.record("me", folder / "me.wav"))

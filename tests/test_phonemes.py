@@ -227,3 +227,16 @@ def test_concurrent_synthesis_matches_sequential() -> None:
             assert one.duration == pytest.approx(want.duration, abs=FRAME)
             n = min(len(one.samples), len(want.samples))
             assert np.corrcoef(envelope(one.samples[:n]), envelope(want.samples[:n]))[0, 1] > 0.95
+
+
+def test_unspeakable_names_emoji_and_foreign_letters() -> None:
+    from localize.phonemes import unspeakable
+
+    assert unspeakable("Brightwell. Der bessere Start – 100 % Genuss!", "de-DE") == []
+    assert unspeakable("ブライトウェル。一日の始まり、もっといい目覚めを。", "ja-JP") == []
+    assert unspeakable("Café ☕ 🎉", "fr-FR") == [
+        "'☕' (U+2615 HOT BEVERAGE)",
+        "'🎉' (U+1F389 PARTY POPPER)",
+    ]
+    assert unspeakable("Так", "it-IT")[0] == "'Т' (U+0422 CYRILLIC CAPITAL LETTER TE)"
+    assert unspeakable("ありがとう", "es-ES")[0].endswith("HIRAGANA LETTER A)")
