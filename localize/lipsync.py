@@ -10,12 +10,16 @@ still mouth. Legend: T 100 Hz frames, F video frames, S crop side.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
+import torch
 
 from localize import av_metrics as avm
 from localize import media, mix
@@ -37,6 +41,7 @@ from model.config import HOP, SAMPLE_RATE
 from model.generate import Target, generate
 from model.vocoder import synthesize as world_synthesize
 
+Result = TypeVar("Result")
 TICKS = 100  # frames per second of the model's timeline
 PAD = 0.12  # s repainted before and after a line: lips close and part around speech
 FADE = 0.02  # s fades where the generated speech is gated to the line's phonemes
@@ -244,25 +249,27 @@ def render_lipsync(
         ],
         source.duration,
     )
+
+    def make_take(index: int) -> tuple[LineTake, list[Overlay]]:
+        line = job.script[index]
+        fitted, face = cast.actors[line.speaker], cast.faces.get(line.speaker)
+        units = retimed(speeches[index], plans[index])
+        take = take_line(fitted, spans[index], face, cast.frame_rate, units)
+        return take, _patches(take, fitted, cast, workdir / f"{line.id}.rgba")
+
     placed, overlays, findings = [], [], []
-    for index, line in enumerate(job.script):
-        fitted, slot, plan, speech = (
-            cast.actors[line.speaker],
+    for index, (take, patches) in enumerate(_in_parallel(make_take, len(job.script))):
+        line, slot, plan, speech = (
+            job.script[index],
             line_slots[index],
             plans[index],
             speeches[index],
         )
-        take = take_line(
-            fitted,
-            spans[index],
-            cast.faces.get(line.speaker),
-            cast.frame_rate,
-            retimed(speech, plan),
-        )
+        fitted = cast.actors[line.speaker]
         heard = mix.resample(take.audio, SAMPLE_RATE, sample_rate)
         gain = mix.match_level(heard, reference, slot.start, slot.end, sample_rate)
         place(track, take, gain, sample_rate)
-        overlays += _patches(take, fitted, cast, workdir / f"{line.id}.rgba")
+        overlays += patches
         findings += _sync_findings(line.id, take)
         text = checked.translations[lang].lines[line.id]
         placed.append(_placed(line.id, line.speaker, text, slot, plan, gain, fitted, speech, take))
@@ -272,6 +279,22 @@ def render_lipsync(
     _check_peak(track, lang)
     dialogue = DialogueRender(lang, track, sample_rate, tuple(placed), tuple(findings))
     return LipsyncRender(dialogue, tuple(overlays))
+
+
+def _in_parallel(work: Callable[[int], Result], n: int) -> Iterator[Result]:
+    """work(0), ..., work(n - 1) in order, computed by one worker per core.
+
+    Each line's tensors are small, so one torch thread per line on every core keeps the cores
+    busier than all threads on one line at a time.
+    """
+    workers = max(1, min(n, os.cpu_count() or 1))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(max(1, threads // workers))
+    try:
+        with ThreadPoolExecutor(workers) as pool:
+            yield from pool.map(work, range(n))
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _placed(
