@@ -32,7 +32,7 @@ from localize.fit import FittedActor
 from localize.ingest import CheckedJob
 from localize.media import Overlay
 from localize.patches import write_patches
-from localize.phonemes import Speech, synthesize
+from localize.phonemes import Phoneme, Speech, synthesize
 from localize.render import DialogueRender, PlacedLine, Progress
 from localize.timing import Slot, TimingPlan, fit_line, phoneme_durations, slots
 from localize.timing import findings as timing_findings
@@ -74,10 +74,31 @@ def regions(spans: Sequence[tuple[float, float]], duration: float) -> list[tuple
     return out
 
 
-def retimed(speech: Speech, plan: TimingPlan) -> list[TimedUnit]:
+def spoken(speech: Speech) -> tuple[Phoneme, ...]:
+    """The utterance's phonemes without its leading and trailing pauses, each lasting a whole
+    number of 100 Hz frames (the model's grid).
+
+    Read from espeak-ng's events, not its audio: its pitch flutter carries over from one
+    utterance to the next, which moves the audio's edges (and phoneme ends by a fraction of a
+    millisecond) with what was spoken before; on the frame grid a line plans the same every time.
+    """
+    phonemes = list(speech.phonemes.phonemes)
+    while phonemes and phonemes[0].is_pause:
+        phonemes.pop(0)
+    while phonemes and phonemes[-1].is_pause:
+        phonemes.pop()
+    out, t = [], 0.0
+    for p in phonemes:
+        ticks = max(1, round(p.duration * TICKS))
+        out.append(replace(p, start=t, duration=ticks / TICKS))
+        t += ticks / TICKS
+    return tuple(out)
+
+
+def retimed(phonemes: Sequence[Phoneme], plan: TimingPlan) -> list[TimedUnit]:
     """The line's phonemes on the clip timeline, with the durations the timing fit chose."""
     units, t = [], plan.start
-    for phoneme, seconds in zip(speech.phonemes.phonemes, plan.durations, strict=True):
+    for phoneme, seconds in zip(phonemes, plan.durations, strict=True):
         if not phoneme.is_pause:
             units.append(TimedUnit(phoneme.ipa, t, t + float(seconds)))
         t += float(seconds)
@@ -237,10 +258,10 @@ def render_lipsync(
     speeches, plans = [], []
     for line, slot in zip(job.script, line_slots, strict=True):
         text = checked.translations[lang].lines[line.id]
-        speech = synthesize(text, lang, checked.lexicon).trimmed()
-        durations, pauses = phoneme_durations(speech.phonemes)
+        phonemes = spoken(synthesize(text, lang, checked.lexicon))
+        durations, pauses = phoneme_durations(phonemes)
         bounds = (job.timing.min_rate, job.timing.max_rate)
-        speeches.append(speech)
+        speeches.append(phonemes)
         plans.append(fit_line(line.id, durations, slot, *bounds, pauses))
     spans = regions(
         [
@@ -305,7 +326,7 @@ def _placed(
     plan: TimingPlan,
     gain_db: float,
     fitted: FittedActor,
-    speech: Speech,
+    phonemes: Sequence[Phoneme],
     take: LineTake,
 ) -> PlacedLine:
     return PlacedLine(
@@ -322,7 +343,7 @@ def _placed(
         overflow=plan.overflow,
         gain_db=gain_db,
         voice=f"actor model {fitted.checkpoint.name}",
-        ipa=speech.phonemes.ipa(),
+        ipa=" ".join(p.ipa for p in phonemes if not p.is_pause),
         region=take.region,
         av_offset_ms=take.av_offset_ms,
     )
