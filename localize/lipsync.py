@@ -22,22 +22,21 @@ import numpy as np
 import torch
 
 from localize import av_metrics as avm
-from localize import media, mix
-from localize.actor import log_mel, phoneme_track
-from localize.align import AlignOptions, ScriptLine, TimedUnit, align
+from localize import mix
+from localize.actor import phoneme_track
+from localize.align import TimedUnit
 from localize.cast import Cast, SpeakerFrames
-from localize.errors import RenderError
 from localize.face_align import mouth_mask
 from localize.fit import FittedActor
 from localize.ingest import CheckedJob
 from localize.media import Overlay
 from localize.patches import write_patches
 from localize.phonemes import Phoneme, Speech, synthesize
-from localize.render import DialogueRender, PlacedLine, Progress
+from localize.render import DialogueRender, PlacedLine, Progress, check_peak
 from localize.timing import Slot, TimingPlan, fit_line, phoneme_durations, slots
 from localize.timing import findings as timing_findings
 from localize.translate import Finding
-from model.config import HOP, SAMPLE_RATE
+from model.config import SAMPLE_RATE
 from model.generate import Target, generate
 from model.vocoder import synthesize as world_synthesize
 
@@ -139,7 +138,7 @@ def take_line(
         audio = _gate(audio, units, a)
     crops = gen.crops if gen.crops is not None else np.zeros((0, 1, 1, 3), np.uint8)
     matrices = face.matrices(rows) if face is not None and video else np.zeros((0, 2, 3))
-    offset = _offset(crops, audio, frames, a, frame_rate, fitted) if video else None
+    offset = measure_offset(crops, audio, frames, a, frame_rate, fitted) if video else None
     return LineTake(audio, span, frames, crops, matrices, offset)
 
 
@@ -157,7 +156,7 @@ def _gate(audio: np.ndarray, units: Sequence[TimedUnit], offset: float) -> np.nd
     return audio * np.convolve(gain, kernel, mode="same").astype(np.float32)
 
 
-def _offset(
+def measure_offset(
     crops: np.ndarray,
     audio: np.ndarray,
     frames: np.ndarray,
@@ -203,7 +202,7 @@ class LipsyncRender:
     overlays: tuple[Overlay, ...]
 
 
-def _sync_findings(line_id: str, take: LineTake) -> list[Finding]:
+def sync_findings(line_id: str, take: LineTake) -> list[Finding]:
     offset = take.av_offset_ms
     if offset is None and len(take.frames) > 0:
         return [
@@ -230,7 +229,7 @@ def _sync_findings(line_id: str, take: LineTake) -> list[Finding]:
     ]
 
 
-def _patches(take: LineTake, fitted: FittedActor, cast: Cast, path: Path) -> list[Overlay]:
+def patches(take: LineTake, fitted: FittedActor, cast: Cast, path: Path) -> list[Overlay]:
     if len(take.frames) == 0:
         return []
     mask = mouth_mask_for(fitted)
@@ -276,10 +275,10 @@ def render_lipsync(
         fitted, face = cast.actors[line.speaker], cast.faces.get(line.speaker)
         units = retimed(speeches[index], plans[index])
         take = take_line(fitted, spans[index], face, cast.frame_rate, units)
-        return take, _patches(take, fitted, cast, workdir / f"{line.id}.rgba")
+        return take, patches(take, fitted, cast, workdir / f"{line.id}.rgba")
 
     placed, overlays, findings = [], [], []
-    for index, (take, patches) in enumerate(_in_parallel(make_take, len(job.script))):
+    for index, (take, line_patches) in enumerate(_in_parallel(make_take, len(job.script))):
         line, slot, plan, speech = (
             job.script[index],
             line_slots[index],
@@ -290,14 +289,14 @@ def render_lipsync(
         heard = mix.resample(take.audio, SAMPLE_RATE, sample_rate)
         gain = mix.match_level(heard, reference, slot.start, slot.end, sample_rate)
         place(track, take, gain, sample_rate)
-        overlays += patches
-        findings += _sync_findings(line.id, take)
+        overlays += line_patches
+        findings += sync_findings(line.id, take)
         text = checked.translations[lang].lines[line.id]
         placed.append(_placed(line.id, line.speaker, text, slot, plan, gain, fitted, speech, take))
         if progress is not None:
             progress("speech", index + 1, len(job.script))
     findings = timing_findings(plans) + findings
-    _check_peak(track, lang)
+    check_peak(track, lang)
     dialogue = DialogueRender(lang, track, sample_rate, tuple(placed), tuple(findings))
     return LipsyncRender(dialogue, tuple(overlays))
 
@@ -347,81 +346,3 @@ def _placed(
         region=take.region,
         av_offset_ms=take.av_offset_ms,
     )
-
-
-def _check_peak(track: np.ndarray, lang: str) -> None:
-    peak = float(np.max(np.abs(track), initial=0.0))
-    if peak > 1.0:
-        raise RenderError(
-            f"{lang}: the new dialogue stem peaks at {20 * np.log10(peak):+.1f} dBFS where lines "
-            "overlap; fix the line times in the script"
-        )
-
-
-def render_external_voice(
-    checked: CheckedJob,
-    lang: str,
-    cast: Cast,
-    sample_rate: int,
-    workdir: Path,
-    progress: Progress | None = None,
-    aligned: Mapping[str, tuple[float, float]] | None = None,
-) -> LipsyncRender:
-    """A voice talent's recording, used as delivered, drives the mouths through the audio
-    content encoder; the translated script is aligned to it to find each line."""
-    job, source = checked.job, checked.source
-    path = job.external_voice[lang]
-    heard = media.read_audio(path, sample_rate=sample_rate, channels=1)  # (N,)
-    n = round(source.duration * sample_rate)
-    if abs(len(heard) - n) > sample_rate / float(cast.frame_rate):
-        raise RenderError(
-            f"{path}: external_voice.{lang}: lasts {len(heard) / sample_rate:.3f} s, the video "
-            f"{source.duration:.3f} s; deliver the recording at the clip's length"
-        )
-    track = np.zeros(n, np.float32)
-    track[: min(n, len(heard))] = heard[:n]
-    voice = media.read_audio(path, sample_rate=SAMPLE_RATE, channels=1)
-    text = checked.translations[lang].lines
-    lines = [ScriptLine(ln.id, text[ln.id], None, None) for ln in job.script]
-    found = align(lines, voice, SAMPLE_RATE, lang, checked.lexicon, AlignOptions())
-    times = {ln.id: (ln.start, ln.end) for ln in found.lines}
-    ipa = {ln.id: " ".join(p.label for p in ln.phonemes) for ln in found.lines}
-    line_slots = slots(job.script, source.duration, aligned)
-    spans = regions(
-        [
-            (min(slot.start, times[ln.id][0]), max(slot.end, times[ln.id][1]))
-            for ln, slot in zip(job.script, line_slots, strict=True)
-        ],
-        source.duration,
-    )
-    placed, overlays, findings = [], [], []
-    for index, (line, slot) in enumerate(zip(job.script, line_slots, strict=True)):
-        fitted, span = cast.actors[line.speaker], spans[index]
-        start, end = times[line.id]
-        a, b = round(span[0] * TICKS), round(span[1] * TICKS)
-        mel = log_mel(voice[a * HOP : b * HOP], fitted.actor.model.cfg.n_mels)
-        take = take_line(fitted, span, cast.faces.get(line.speaker), cast.frame_rate, mel=mel)
-        offset = _offset(
-            take.crops, voice[a * HOP : b * HOP], take.frames, span[0], cast.frame_rate, fitted
-        )
-        take = replace(take, av_offset_ms=offset)
-        overlays += _patches(take, fitted, cast, workdir / f"{line.id}.rgba")
-        findings += _sync_findings(line.id, take)
-        placed.append(
-            PlacedLine(
-                id=line.id, speaker=line.speaker, text=text[line.id], slot_start=slot.start,
-                slot_end=slot.end, window_end=slot.window_end, start=start, end=end, rate=1.0,
-                borrowed=max(0.0, end - slot.end), overflow=max(0.0, end - slot.window_end),
-                gain_db=0.0, voice=f"recording {path.name}", ipa=ipa[line.id], region=span,
-                av_offset_ms=offset,
-            )
-        )  # fmt: skip
-        if progress is not None:
-            progress("speech", index + 1, len(job.script))
-    findings += [
-        Finding("Issue", "align.doubtful", f"the recording's line was found with low confidence "
-                f"({ln.confidence:.2f}) at {ln.start:.2f} s", line=ln.id, time=ln.start)
-        for ln in found.doubtful
-    ]  # fmt: skip
-    dialogue = DialogueRender(lang, track, sample_rate, tuple(placed), tuple(findings))
-    return LipsyncRender(dialogue, tuple(overlays))

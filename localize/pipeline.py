@@ -17,10 +17,11 @@ from localize.cast import Cast
 from localize.deliver import FileHasher, FileRecord, staged_folder, write_manifest
 from localize.errors import RenderError, SpecError
 from localize.ingest import CheckedJob
-from localize.lipsync import SYNC_EARLY_MS, SYNC_LATE_MS, render_external_voice, render_lipsync
+from localize.lipsync import SYNC_EARLY_MS, SYNC_LATE_MS, render_lipsync
 from localize.media import Overlay
 from localize.render import DialogueRender, Progress, render_voice_over
 from localize.translate import Finding, check_translation
+from localize.voice_talent import render_external_voice
 
 # Share of a language's progress bar each stage takes (speech synthesis is quick; encoding is not).
 STAGE_WEIGHTS = {"speech": 30.0, "mix": 10.0, "encode": 60.0}

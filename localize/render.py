@@ -167,10 +167,15 @@ def render_voice_over(
         placed_lines.append(placed)
         if progress is not None:
             progress("speech", index + 1, len(job.script))
+    check_peak(track, lang)
+    return DialogueRender(lang, track, sample_rate, tuple(placed_lines), tuple(findings))
+
+
+def check_peak(track: np.ndarray, lang: str) -> None:
+    """A dialogue stem over full scale means lines were placed on top of each other."""
     peak = float(np.max(np.abs(track), initial=0.0))
     if peak > 1.0:
         raise RenderError(
             f"{lang}: the new dialogue stem peaks at {20 * np.log10(peak):+.1f} dBFS where lines "
             "overlap; fix the line times in the script"
         )
-    return DialogueRender(lang, track, sample_rate, tuple(placed_lines), tuple(findings))

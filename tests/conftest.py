@@ -14,10 +14,19 @@ import yaml
 from localize import media
 from localize.mix import resample
 from localize.phonemes import synthesize
+from model.config import JointConfig
+from model.train import FitConfig
 
 RATE = 48000
 FPS = 25
 SIZE = (160, 120)  # (W, H): tiny frames keep encodes fast
+
+# A tiny actor model and a few fitting steps: end-to-end tests of fitting and rendering.
+TINY = JointConfig(
+    d_model=32, n_layers=1, n_heads=2, n_mel_cep=8, d_speaker=256, n_mels=12,
+    crop_size=48, mouth_channels=8, n_reference_crops=3,
+)  # fmt: skip
+QUICK = FitConfig(profile="test", steps=6, critic_steps=2, batch_size=2, window=64)
 
 
 def write_video(

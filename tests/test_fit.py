@@ -15,17 +15,10 @@ from localize.cli import main
 from localize.fit import ActorError, fit_speaker, job_material
 from localize.ingest import check_job
 from localize.spec import load_job
-from model.config import JointConfig
 from model.generate import Target, generate
-from model.train import FitConfig
-from tests.conftest import write_talking_job
+from tests.conftest import QUICK, TINY, write_talking_job
 
 pytestmark = pytest.mark.slow
-TINY = JointConfig(
-    d_model=32, n_layers=1, n_heads=2, n_mel_cep=8, d_speaker=256, n_mels=12,
-    crop_size=48, mouth_channels=8, n_reference_crops=3,
-)  # fmt: skip
-QUICK = FitConfig(profile="test", steps=6, critic_steps=2, batch_size=2, window=64)
 LONG = [
     ("L1", "Good morning, everyone.", 0.3),
     ("L2", "Coffee is ready now, come and get it.", 2.2),

@@ -21,16 +21,9 @@ from localize.patches import PatchBox, union_box
 from localize.pipeline import RunContext, render_language
 from localize.spec import load_job
 from localize.subtitles import read_srt
-from model.config import JointConfig
-from model.train import FitConfig
-from tests.conftest import write_talking_job
+from tests.conftest import QUICK, TINY, write_talking_job
 
 pytestmark = pytest.mark.slow
-TINY = JointConfig(
-    d_model=32, n_layers=1, n_heads=2, n_mel_cep=8, d_speaker=256, n_mels=12,
-    crop_size=48, mouth_channels=8, n_reference_crops=3,
-)  # fmt: skip
-QUICK = FitConfig(profile="test", steps=6, critic_steps=2, batch_size=2, window=64)
 LINES = [
     ("L1", "Good morning, everyone.", 0.3),
     ("L2", "Coffee is ready now, come and get it.", 2.2),
