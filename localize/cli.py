@@ -11,6 +11,7 @@ from typing import Any
 
 from localize import __version__
 from localize.analysis import AnalysisResult
+from localize.cli_xliff import add_xliff_commands
 from localize.errors import LocalizeError, SpecError
 from localize.ingest import CheckedJob, check_job
 from localize.spec import job_schema, load_job
@@ -28,7 +29,8 @@ EPILOG = """examples:
 """
 
 
-def _relative(path: Path) -> str:
+def relative(path: Path) -> str:
+    """`path` relative to the working directory when it lies below it (shorter messages)."""
     try:
         return str(path.relative_to(Path.cwd()))
     except ValueError:
@@ -42,31 +44,31 @@ def summary(checked: CheckedJob) -> str:
     assert video is not None
     rows = [
         f"job      {job.name} ({job.mode})",
-        f"video    {_relative(source.video.path)}: {source.duration:.3f} s, "
+        f"video    {relative(source.video.path)}: {source.duration:.3f} s, "
         f"{video.display_width}x{video.display_height}, {video.frame_rate} fps, {video.codec}",
     ]
     for role, info in (("dialogue", source.dialogue), ("m&e", source.me)):
         if info is not None:
             stream = info.audio[0]
             rows.append(
-                f"{role:<8} {_relative(info.path)}: {info.duration:.3f} s, "
+                f"{role:<8} {relative(info.path)}: {info.duration:.3f} s, "
                 f"{stream.sample_rate} Hz, {stream.channels} ch"
             )
     if not source.has_stems:
-        rows.append(f"mix      {_relative(source.mix.path)} (no stems: voice-over ducks the mix)")
+        rows.append(f"mix      {relative(source.mix.path)} (no stems: voice-over ducks the mix)")
     speakers = ", ".join(
         f"{s.name} (consent {s.consent_record_id or 'none'})" for s in job.speakers
     )
     rows.append(f"script   {len(job.script)} lines; speakers: {speakers}")
     for market in job.markets:
         translation = checked.translations.get(market.lang)
-        where = _relative(translation.source) if translation and translation.source else "-"
+        where = relative(translation.source) if translation and translation.source else "-"
         rows.append(f"market   {market.lang:<6} loudness {market.loudness:<12} {where}")
     if checked.glossary is not None:
         rows.append(f"glossary {len(checked.glossary.terms)} terms")
     if checked.lexicon is not None:
         rows.append(f"lexicon  {len(checked.lexicon.entries)} entries")
-    rows.append(f"output   {_relative(job.output.folder)}")
+    rows.append(f"output   {relative(job.output.folder)}")
     return "\n".join(rows)
 
 
@@ -182,7 +184,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     for result in results:
         loud = result.mix.integrated_lufs
         print(
-            f"{result.lang}: {_relative(result.folder)}  {result.seconds:.1f} s  "
+            f"{result.lang}: {relative(result.folder)}  {result.seconds:.1f} s  "
             f"{'n/a' if loud is None else f'{loud:.1f}'} LUFS  {len(result.findings)} findings"
         )
         for finding in result.findings:
@@ -200,7 +202,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     written = write_report(result, checked.source.video.path, folder, checked.job.name)
     print((folder / "summary.txt").read_text(), end="")
     for path in written:
-        print(f"wrote {_relative(path)}")
+        print(f"wrote {relative(path)}")
     return EXIT_OK
 
 
@@ -272,66 +274,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _slot_seconds(checked: CheckedJob) -> dict[str, float]:
-    """Seconds each line may take, from the script's times; empty when a line has none."""
-    from localize.errors import RenderError
-    from localize.timing import slots
-
-    script = checked.job.script
-    try:
-        found = slots(script, checked.source.duration)
-    except RenderError as exc:
-        print(f"note: no length budget in the file ({exc}; give every line a start time)")
-        return {}
-    return {line.id: slot.end - slot.start for line, slot in zip(script, found, strict=True)}
-
-
-def _refuse_overwrite(path: Path, force: bool) -> None:
-    if path.exists() and not force:
-        raise LocalizeError(f"{_relative(path)} exists; use --force to overwrite")
-
-
-def cmd_export_xliff(args: argparse.Namespace) -> int:
-    from localize.translate import load_glossary
-    from localize.xliff import export_xliff
-
-    job = load_job(args.job)
-    job.market(args.lang)
-    folder = Path(args.job).resolve().parent
-    out = Path(args.out) if args.out else folder / "xliff" / f"{job.name}.{args.lang}.xlf"
-    _refuse_overwrite(out, args.force)
-    checked = check_job(job, [])
-    glossary = load_glossary(job.glossary) if job.glossary else None
-    export_xliff(job, args.lang, out, _slot_seconds(checked), glossary)
-    print(f"wrote {_relative(out)}: {len(job.script)} units, {job.source_lang} -> {args.lang}")
-    print(f"when it comes back: localize import-xliff {args.job} --lang {args.lang} FILE")
-    return EXIT_OK
-
-
-def cmd_import_xliff(args: argparse.Namespace) -> int:
-    import yaml
-
-    from localize.translate import check_glossary, load_glossary
-    from localize.xliff import import_xliff
-
-    job = load_job(args.job)
-    job.market(args.lang)
-    folder = Path(args.job).resolve().parent
-    out = Path(args.out) if args.out else folder / "translations" / f"{args.lang}.yaml"
-    _refuse_overwrite(out, args.force)
-    translation = import_xliff(job, args.lang, Path(args.file))
-    if job.glossary is not None:
-        for finding in check_glossary(job, translation, load_glossary(job.glossary)):
-            print(f"  {finding.severity} [{finding.line}] {finding.code}: {finding.message}")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    data = {"language": args.lang, "lines": dict(translation.lines)}
-    out.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    print(f"wrote {_relative(out)}: {len(translation.lines)} lines")
-    print(f"use it in the job: translations: files: {args.lang}: {_relative(out)}")
-    print(f"(or point translations.xliff.{args.lang} at {_relative(Path(args.file))} directly)")
-    return EXIT_OK
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="localize",
@@ -397,7 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(func=cmd_run)
     _add_model_commands(sub)
-    _add_xliff_commands(sub)
+    add_xliff_commands(sub)
     return parser
 
 
@@ -433,37 +375,6 @@ def _add_model_commands(sub: Any) -> None:
     ev.add_argument("--profile", default="fast", help=profile_help)
     ev.add_argument("--cache", help=cache_help)
     ev.set_defaults(func=cmd_evaluate)
-
-
-def _add_xliff_commands(sub: Any) -> None:
-    export = sub.add_parser(
-        "export-xliff",
-        help="write the script as an XLIFF 2.0 file for a translator (one unit per line)",
-        epilog="examples:\n  localize export-xliff samples/job.yaml --lang de-DE\n"
-        "  localize export-xliff samples/job.yaml --lang fr-FR --out /tmp/fr.xlf --force",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    export.add_argument("job", help="job file (YAML or JSON)")
-    export.add_argument("--lang", required=True, help="target market, e.g. de-DE")
-    export.add_argument("--out", help="XLIFF file (default <job folder>/xliff/<name>.<lang>.xlf)")
-    export.add_argument("--force", action="store_true", help="overwrite an existing file")
-    export.set_defaults(func=cmd_export_xliff)
-    imp = sub.add_parser(
-        "import-xliff",
-        help="check a translated XLIFF 2.0 file against the job; write it as a translation file",
-        epilog="examples:\n"
-        "  localize import-xliff samples/job.yaml --lang de-DE back/brightwell.de-DE.xlf\n"
-        "  localize import-xliff samples/job.yaml --lang de-DE de.xlf --out /tmp/de.yaml --force",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    imp.add_argument("job", help="job file (YAML or JSON)")
-    imp.add_argument("file", help="the translated XLIFF 2.0 file")
-    imp.add_argument("--lang", required=True, help="target market, e.g. de-DE")
-    imp.add_argument(
-        "--out", help="translation file (default <job folder>/translations/<lang>.yaml)"
-    )
-    imp.add_argument("--force", action="store_true", help="overwrite an existing file")
-    imp.set_defaults(func=cmd_import_xliff)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
