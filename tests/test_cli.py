@@ -148,3 +148,20 @@ def test_validate_refuses_a_line_the_voice_cannot_say(
     code, _, err = run_cli(capsys, "validate", str(job))
     assert code == 2
     assert f"{bad}: lines.L1: the fr-FR voice cannot say '☕' (U+2615 HOT BEVERAGE)" in err
+
+
+def test_validate_checks_external_voice_recordings_and_copy(
+    make_job: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    short = tmp_path / "de-short.wav"
+    media.write_audio(short, ambience(1.0)[:, 0], RATE)
+    job = make_job(
+        mode="external-voice",
+        external_voice={"de-DE": str(short), "fr-FR": str(tmp_path / "missing.wav")},
+        output={"folder": "out", "video_codec": "copy"},
+    )
+    code, _, err = run_cli(capsys, "validate", str(job))
+    assert code == 2
+    assert "external_voice.de-DE: duration 1.000 s differs from the video's 3.000 s" in err
+    assert f"external_voice.fr-FR: {tmp_path / 'missing.wav'}: no such file" in err
+    assert "output.video_codec: mode external-voice repaints the picture" in err
