@@ -9,10 +9,17 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from scipy.ndimage import gaussian_filter1d
 
 from model.checkpoint import ActorModel
 from model.data import select, to_uint8, to_unit
 from model.units import phoneme_descriptors
+from model.vocoder import mcep_slice
+
+# Frames (10 ms) of Gaussian smoothing of the spectral envelope across unit joins. On the
+# sample's held-out lines 0.6 took the MCD from 7.10 to 6.93 dB for a speaker cosine of 0.944
+# (0.951 unsmoothed); 1.0 reached 6.86 dB but cost 0.02 of cosine.
+JOIN_SMOOTHING = 0.6
 
 
 @dataclass(frozen=True, eq=False)
@@ -39,6 +46,21 @@ class Generated:
     crops: np.ndarray | None  # (F, S, S, 3) uint8 mouth crops, None without frames
     ticks: np.ndarray  # (T,) the actor's 100 Hz frames selected as units
     refs: np.ndarray | None  # (F, K) the actor's video frames given to the decoder as texture
+
+
+def smooth_joins(world: np.ndarray, n_mel_cep: int, sigma: float = JOIN_SMOOTHING) -> np.ndarray:
+    """(T, n_world) features with the spectral envelope smoothed over time by `sigma` frames.
+
+    Selected units meet at joins where the envelope jumps from one stretch of the source to
+    another; real speech never changes that abruptly between 10 ms frames. Pitch and voicing
+    are left alone: the audio head already repairs the contour and voicing must switch cleanly.
+    """
+    if sigma <= 0 or len(world) < 3:
+        return world
+    out = world.copy()
+    envelope = mcep_slice(n_mel_cep)
+    out[:, envelope] = gaussian_filter1d(world[:, envelope], sigma, axis=0, mode="nearest")
+    return out
 
 
 @torch.no_grad()
@@ -78,6 +100,7 @@ def generate(actor: ActorModel, target: Target, batch_size: int = 32) -> Generat
     speaker = torch.from_numpy(db.speaker)[None].to(dev)
     latent = model.latent(content, units, speaker)
     world = model.denormalise(model.speech(latent, units))[0].cpu().numpy()
+    world = smooth_joins(world, cfg.n_mel_cep)
     crops = None
     if want_video:
         assert target.frames is not None and target.frame_pos is not None
