@@ -18,6 +18,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TypeVar
 
+import cv2
 import numpy as np
 import torch
 
@@ -26,7 +27,7 @@ from localize import mix
 from localize.actor import phoneme_track
 from localize.align import TimedUnit
 from localize.cast import Cast, SpeakerFrames
-from localize.face_align import mouth_mask
+from localize.face_align import MOUTH_REGION, mouth_mask
 from localize.fit import FittedActor
 from localize.ingest import CheckedJob
 from localize.media import Overlay
@@ -44,6 +45,11 @@ Result = TypeVar("Result")
 TICKS = 100  # frames per second of the model's timeline
 PAD = 0.12  # s repainted before and after a line: lips close and part around speech
 FADE = 0.02  # s fades where the generated speech is gated to the line's phonemes
+# Patches fade out between these heights (template units, eye line 0, nose base 0.8): a
+# dropped jaw reaches about CHIN_FADE; below it lie the neck and the collar.
+CHIN_FADE, NECK_END = 1.95, 2.15
+GUARD_TOP = 1.75  # template units: below the lower lip even with the jaw dropped
+GUARD_DARKER = 30.0  # grey levels: the generated crop this much darker than the source
 # Allowed audio-to-picture offset per line (EBU R37: sound at most 40 ms early, 60 ms late).
 SYNC_EARLY_MS, SYNC_LATE_MS = 40.0, 60.0
 SYNC_SEARCH = 8  # frames searched each way when measuring a line's AV offset
@@ -188,10 +194,19 @@ def place(track: np.ndarray, take: LineTake, gain_db: float, sample_rate: int) -
 
 
 def mouth_mask_for(fitted: FittedActor) -> np.ndarray:
-    """The actor's blend mask (S, S), the one the decoder was trained to fill."""
-    mask = fitted.actor.database.mask
+    """The blend mask (S, S) of the actor's patches: the one the decoder was trained to fill,
+    faded out below the resting chin.
+
+    Under the chin the decoder can only guess the neck and collar from reference crops, which
+    follow the face while clothing does not; the source's own pixels are right there.
+    """
     side = fitted.actor.model.cfg.crop_size
-    return mask if mask is not None else mouth_mask(side)
+    mask = fitted.actor.database.mask
+    mask = mask if mask is not None else mouth_mask(side)
+    _, top, span = MOUTH_REGION
+    y = (np.arange(side) + 0.5) * span / side + top  # (S,) row centres in template units
+    t = np.clip((NECK_END - y) / (NECK_END - CHIN_FADE), 0.0, 1.0)
+    return (mask * (t * t * (3 - 2 * t))[:, None]).astype(np.float32)
 
 
 @dataclass(frozen=True, eq=False)
@@ -229,15 +244,36 @@ def sync_findings(line_id: str, take: LineTake) -> list[Finding]:
     ]
 
 
-def patches(take: LineTake, fitted: FittedActor, cast: Cast, path: Path) -> list[Overlay]:
+def patches(take: LineTake, speaker: str, cast: Cast, path: Path) -> list[Overlay]:
+    """Write the take's mouths as the speaker's RGBA patches at `path`; the overlays to use."""
     if len(take.frames) == 0:
         return []
-    mask = mouth_mask_for(fitted)
+    fitted, face = cast.actors[speaker], cast.faces[speaker]
+    source = face.crops[np.searchsorted(face.frames, take.frames)]
+    masks = mouth_mask_for(fitted)[None] * clothing_guard(take.crops, source)
     return [
         write_patches(
-            path, take.crops, take.matrices, take.frames, mask, cast.frame_shape, cast.frame_rate
+            path, take.crops, take.matrices, take.frames, masks, cast.frame_shape, cast.frame_rate
         )
     ]
+
+
+def clothing_guard(generated: np.ndarray, source: np.ndarray) -> np.ndarray:
+    """(F, S, S) weights that keep the source below the mouth wherever the generated crop is
+    much darker than the source there: the decoder drawing a collar over the neck.
+
+    generated, source: (F, S, S, 3) uint8 crops of the same frames. Above GUARD_TOP (template
+    units) the weights are 1: a mouth's dark interior is never held back.
+    """
+    side = generated.shape[1]
+    _, top, span = MOUTH_REGION
+    y = (np.arange(side) + 0.5) * span / side + top  # (S,) row centres in template units
+    band = np.clip((y - GUARD_TOP) / 0.1, 0.0, 1.0)[None, :, None]  # (1, S, 1)
+    luma = np.array([0.299, 0.587, 0.114], np.float32)
+    darker = (source.astype(np.float32) @ luma) - (generated.astype(np.float32) @ luma)
+    hold = np.clip((darker - GUARD_DARKER) / GUARD_DARKER, 0.0, 1.0)  # (F, S, S)
+    hold = np.stack([cv2.GaussianBlur(h, (0, 0), 1.5) for h in hold]) if len(hold) else hold
+    return (1.0 - band * np.clip(2 * hold, 0.0, 1.0)).astype(np.float32)
 
 
 def render_lipsync(
@@ -275,7 +311,7 @@ def render_lipsync(
         fitted, face = cast.actors[line.speaker], cast.faces.get(line.speaker)
         units = retimed(speeches[index], plans[index])
         take = take_line(fitted, spans[index], face, cast.frame_rate, units)
-        return take, patches(take, fitted, cast, workdir / f"{line.id}.rgba")
+        return take, patches(take, line.speaker, cast, workdir / f"{line.id}.rgba")
 
     placed, overlays, findings = [], [], []
     for index, (take, line_patches) in enumerate(_in_parallel(make_take, len(job.script))):

@@ -65,7 +65,8 @@ def write_patches(
     """Write a line's patches to `path` as raw RGBA frames; the overlay that places them.
 
     crops (F, S, S, 3) uint8 generated mouths for the video frames `frames` (F,) whose
-    alignment matrices are `matrices` (F, 2, 3); `frame_shape` is the picture's (H, W). A frame
+    alignment matrices are `matrices` (F, 2, 3), blended by `mask` (S, S), or one mask per
+    frame (F, S, S); `frame_shape` is the picture's (H, W). A frame
     between them missing from `frames` (no face there) gets a fully transparent patch. Raw frames
     cost nothing to write (PNG coding took longer than the model); the file is temporary.
     """
@@ -76,7 +77,8 @@ def write_patches(
     with open(path, "wb") as handle:
         for f in range(first, last + 1):
             k = at.get(f)
-            image = blank if k is None else patch_image(crops[k], matrices[k], mask, box)
+            weights = mask if mask.ndim == 2 else mask[k]
+            image = blank if k is None else patch_image(crops[k], matrices[k], weights, box)
             handle.write(image.tobytes())
     return Overlay(
         path=path,

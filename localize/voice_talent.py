@@ -81,7 +81,7 @@ def render_external_voice(
             take.crops, voice[a * HOP : b * HOP], take.frames, span[0], cast.frame_rate, fitted
         )
         take = replace(take, av_offset_ms=offset)
-        overlays += patches(take, fitted, cast, workdir / f"{line.id}.rgba")
+        overlays += patches(take, line.speaker, cast, workdir / f"{line.id}.rgba")
         findings += sync_findings(line.id, take)
         placed.append(
             PlacedLine(

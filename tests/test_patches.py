@@ -84,3 +84,17 @@ def test_master_composites_patches_at_their_frames_and_place(tmp_path: Path) -> 
         # Pixels away from the mouth keep the source picture (4:2:0 chroma bleeds a pixel).
         far = cv2.erode(outside.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
         assert np.abs(frame[far].astype(int) - GREY).max() <= 3
+
+
+def test_clothing_guard_keeps_the_source_neck_but_never_the_mouth() -> None:
+    from localize.lipsync import clothing_guard
+
+    source = np.full((2, 48, 48, 3), 180, np.uint8)  # skin
+    generated = source.copy()
+    generated[0, 20:26] = 20  # a dark open mouth (rows around the lips)
+    generated[0, 44:] = 20  # a dark collar drawn over the neck
+    weights = clothing_guard(generated, source)
+    assert weights.shape == (2, 48, 48)
+    assert np.all(weights[1] == 1.0)  # the same picture: nothing held back
+    assert np.all(weights[0, 20:26] == 1.0)  # the mouth is always repainted
+    assert weights[0, 46:].max() < 0.05  # the collar over the neck is not
