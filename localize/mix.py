@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from math import gcd
+from pathlib import Path
 
 import numpy as np
 import pyloudnorm
@@ -73,9 +75,25 @@ def loudness(samples: np.ndarray, sample_rate: int) -> float | None:
 
 
 def reference_dialogue(source: SourceMedia, sample_rate: int) -> np.ndarray:
-    """(N,) mono reference of the original speech: the dialogue stem, else the mix."""
+    """(N,) mono reference of the original speech: the dialogue stem, else the mix (read-only)."""
     info = source.dialogue if source.dialogue is not None else source.mix
-    return media.read_audio(info.path, sample_rate=sample_rate, channels=1)
+    return _decoded(info.path, _stamp(info.path), sample_rate, 1)
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_mtime_ns, stat.st_size
+
+
+@lru_cache(maxsize=2)
+def _decoded(
+    path: Path, stamp: tuple[int, int], sample_rate: int | None, channels: int | None
+) -> np.ndarray:
+    """A source stem decoded once per run, however many markets mix against it (`stamp`
+    notices a file replaced in between). Read-only: every market shares the array."""
+    samples = media.read_audio(path, sample_rate=sample_rate, channels=channels)
+    samples.flags.writeable = False
+    return samples
 
 
 def match_level(
@@ -169,11 +187,11 @@ def finish_master(
 def read_bed(source: SourceMedia) -> tuple[np.ndarray, int]:
     """The bed the new dialogue goes over, at its native rate: the M&E stem, else the mix.
 
-    Returns ((N, C) float32, sample_rate). The M&E is only ever read, never rewritten.
+    Returns ((N, C) float32 read-only, sample_rate). The M&E is only ever read, never rewritten.
     """
     info = source.me if source.me is not None else source.mix
     stream = info.audio[0]
-    samples = media.read_audio(info.path, sample_rate=None, channels=None)
+    samples = _decoded(info.path, _stamp(info.path), None, None)
     if samples.ndim == 1:
         samples = samples[:, None]
     return samples, stream.sample_rate
