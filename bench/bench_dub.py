@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 import yaml
 
+from bench.bench_render import time_transcode
 from localize import media
 from localize.analysis import analyze
 from localize.cache import ArtefactStore
@@ -42,12 +43,6 @@ ROOT = Path(__file__).resolve().parent.parent
 JOB = ROOT / "samples" / "job.yaml"
 LONG_SECONDS = 60.0
 LONG_SIZE = (1920, 1080)
-
-
-def _timed_transcode(src: Path, dst: Path, job: Job) -> float:
-    began = time.perf_counter()
-    media.transcode_reference(src, dst, crf=job.output.crf, preset=job.output.preset)
-    return time.perf_counter() - began
 
 
 def _context(job: Job, store: ArtefactStore) -> tuple[Any, RunContext, float]:
@@ -72,9 +67,13 @@ def sample_markets(out: Path, store: ArtefactStore) -> None:
     transcodes = 0.0
     for lang in job.langs:
         t0 = time.perf_counter()
-        before = _timed_transcode(job.source.video, out / "transcode.mp4", job)
+        before = time_transcode(
+            job.source.video, out / "transcode.mp4", job.output.crf, job.output.preset
+        )
         result = render_language(checked, lang, hasher, True, None, context)
-        after = _timed_transcode(job.source.video, out / "transcode.mp4", job)
+        after = time_transcode(
+            job.source.video, out / "transcode.mp4", job.output.crf, job.output.preset
+        )
         transcodes += time.perf_counter() - t0 - result.seconds
         rows.append((result, (before + after) / 2))
     wall = time.perf_counter() - began - transcodes
@@ -240,7 +239,9 @@ def long_clip(work: Path, store: ArtefactStore, lang: str) -> None:
     job_path = build_long(work, actor)
     job = load_job(job_path)
     analyze(check_job(job), store)  # the clip's analysis, once: not part of a market's render
-    before = _timed_transcode(job.source.video, work / "transcode.mp4", job)
+    before = time_transcode(
+        job.source.video, work / "transcode.mp4", job.output.crf, job.output.preset
+    )
     child = subprocess.run(
         [sys.executable, "-m", "bench.bench_dub", "--child", str(job_path), lang, str(store.root)],
         cwd=ROOT,
@@ -248,7 +249,9 @@ def long_clip(work: Path, store: ArtefactStore, lang: str) -> None:
         capture_output=True,
         text=True,
     )
-    after = _timed_transcode(job.source.video, work / "transcode.mp4", job)
+    after = time_transcode(
+        job.source.video, work / "transcode.mp4", job.output.crf, job.output.preset
+    )
     figures = json.loads(child.stdout.strip().splitlines()[-1])
     floor = (before + after) / 2
     print(f"\n60 s 1080p clip, {lang}, lipsync ({len(job.script)} lines)")

@@ -22,6 +22,7 @@ from localize.errors import SpecError
 from localize.face_align import MOUTH_REGION, mouth_crop, region_matrix
 from localize.fit import ActorError, FitProgress, FittedActor, fit_speaker
 from localize.ingest import CheckedJob
+from localize.spec import Job
 from model.config import DEFAULT_CONFIG, JointConfig
 from model.train import FitConfig
 
@@ -49,11 +50,16 @@ def speaker_frames(
     store: ArtefactStore,
     progress: Callable[[float, float], None] | None = None,
 ) -> dict[str, SpeakerFrames]:
-    """Each speaker's crops over the whole clip, cut once per clip and kept in the store."""
+    """Each speaker's crops over the whole clip, cut once per clip and kept in the store.
+
+    Speakers missing from the store are cut together, in one decoding pass over the video.
+    """
     if analysis.faces is None:
         return {}
     faces = analysis.faces
+    video_hash = sha256_file(video)
     result: dict[str, SpeakerFrames] = {}
+    wanted: dict[str, tuple[str, np.ndarray, np.ndarray]] = {}
     for speaker in sorted(set(analysis.track_speakers.values())):
         tracks = [faces.track(t) for t, s in analysis.track_speakers.items() if s == speaker]
         seen: dict[int, np.ndarray] = {}
@@ -64,35 +70,43 @@ def speaker_frames(
         marks = np.stack([seen[int(f)] for f in frames]).astype(np.float32)
         key = cache_key(
             "speaker-frames",
-            video=sha256_file(video),
+            video=video_hash,
             frames=frames.tolist(),
             landmarks=np.round(marks, 3).tolist(),
             crop_size=crop_size,
         )
         found = store.get(key, SpeakerFrames)
-        if found is None:
-            found = SpeakerFrames(frames, _cut(video, frames, marks, crop_size, progress), marks)
-            store.put(key, found)
-        result[speaker] = found
+        if found is not None:
+            result[speaker] = found
+        else:
+            wanted[speaker] = (key, frames, marks)
+    if wanted:
+        cut = _cut(video, {name: (f, m) for name, (_, f, m) in wanted.items()}, crop_size, progress)
+        for speaker, (key, frames, marks) in wanted.items():
+            result[speaker] = SpeakerFrames(frames, cut[speaker], marks)
+            store.put(key, result[speaker])
     return result
 
 
 def _cut(
     video: Path,
-    frames: np.ndarray,
-    marks: np.ndarray,
+    wanted: Mapping[str, tuple[np.ndarray, np.ndarray]],
     crop_size: int,
     progress: Callable[[float, float], None] | None,
-) -> np.ndarray:
-    crops = np.zeros((len(frames), crop_size, crop_size, 3), np.uint8)
-    row = {int(f): k for k, f in enumerate(frames)}
-    last = int(frames[-1]) if len(frames) else -1
+) -> dict[str, np.ndarray]:
+    """Mouth crops (F, S, S, 3) per speaker of their (frames (F,), landmarks (F, 5, 2))."""
+    crops = {
+        n: np.zeros((len(f), crop_size, crop_size, 3), np.uint8) for n, (f, _) in wanted.items()
+    }
+    rows = {n: {int(x): k for k, x in enumerate(f)} for n, (f, _) in wanted.items()}
+    last = max((int(f[-1]) for f, _ in wanted.values() if len(f)), default=-1)
     index = 0
     for chunk in media.iter_frames(video, chunk=16):
         for frame in chunk:
-            k = row.get(index)
-            if k is not None:
-                crops[k], _ = mouth_crop(frame, marks[k], crop_size)
+            for name, (_, marks) in wanted.items():
+                k = rows[name].get(index)
+                if k is not None:
+                    crops[name][k], _ = mouth_crop(frame, marks[k], crop_size)
             index += 1
         if progress is not None:
             progress(min(index, last + 1), last + 1)
@@ -101,16 +115,14 @@ def _cut(
     return crops
 
 
-def check_faces(
-    faces: Mapping[str, SpeakerFrames], speakers: Sequence[str], job_path: Path | None
-) -> None:
-    """Lip-sync needs every speaking actor's face somewhere in the clip."""
+def check_faces(faces: Mapping[str, SpeakerFrames], speakers: Sequence[str], job: Job) -> None:
+    """Repainting mouths needs every speaking actor's face somewhere in the clip."""
     missing = [s for s in speakers if s not in faces]
     if missing:
         raise SpecError(
             [
-                f"{job_path}: mode lipsync: no face track for {', '.join(missing)}; render them "
-                "with mode voice-over"
+                f"{job.path}: mode {job.mode}: no face track for {', '.join(missing)}; render "
+                "them with mode voice-over"
             ]
         )
 
@@ -159,6 +171,6 @@ def prepare_cast(
     if len(sizes) != 1:
         raise ActorError(f"{checked.job.path}: the actor models use different crop sizes {sizes}")
     faces = speaker_frames(video.path, analysis, sizes.pop(), store, crop_progress)
-    check_faces(faces, speaking, checked.job.path)
+    check_faces(faces, speaking, checked.job)
     shape = (video.video.display_height, video.video.display_width)
     return Cast(actors, faces, video.video.frame_rate, shape)

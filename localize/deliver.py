@@ -43,13 +43,14 @@ class FileHasher:
 
     def __init__(self) -> None:
         self._seen: dict[Path, str] = {}
+        self._samples: dict[Path, str] = {}
 
     def samples(self, path: Path) -> str:
         """`media.audio_sample_hash` of a source stem, decoded once per run."""
-        key = Path(str(path.resolve()) + "#samples")
-        if key not in self._seen:
-            self._seen[key] = media.audio_sample_hash(path)
-        return self._seen[key]
+        path = path.resolve()
+        if path not in self._samples:
+            self._samples[path] = media.audio_sample_hash(path)
+        return self._samples[path]
 
     def record(self, role: str, path: Path) -> FileRecord:
         path = path.resolve()

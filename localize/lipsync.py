@@ -64,6 +64,7 @@ class LineTake:
     frames: np.ndarray  # (F,) video frames repainted
     crops: np.ndarray  # (F, S, S, 3) uint8 generated mouths
     matrices: np.ndarray  # (F, 2, 3) frame-to-crop matrices of those frames
+    sources: np.ndarray  # (F, S, S, 3) uint8 the source's crops of those frames
     av_offset_ms: float | None  # measured on the take; None when too short or unconfident
 
 
@@ -133,9 +134,10 @@ def take_line(
     drive: dict[str, np.ndarray | None] = {"mel": mel}
     if mel is None:
         drive["ids"], drive["features"] = phoneme_track(units, n, offset=a)
+    sources = face.crops[rows] if face is not None else np.zeros((0, 1, 1, 3), np.uint8)
     target = Target(
         frame_pos=np.minimum(pos, n - 1) if video else None,
-        frames=face.crops[rows] if face is not None and video else None,
+        frames=sources if video else None,
         **drive,
     )
     gen = generate(fitted.actor, target)
@@ -145,7 +147,7 @@ def take_line(
     crops = gen.crops if gen.crops is not None else np.zeros((0, 1, 1, 3), np.uint8)
     matrices = face.matrices(rows) if face is not None and video else np.zeros((0, 2, 3))
     offset = measure_offset(crops, audio, frames, a, frame_rate, fitted) if video else None
-    return LineTake(audio, span, frames, crops, matrices, offset)
+    return LineTake(audio, span, frames, crops, matrices, sources, offset)
 
 
 def _gate(audio: np.ndarray, units: Sequence[TimedUnit], offset: float) -> np.ndarray:
@@ -248,9 +250,8 @@ def patches(take: LineTake, speaker: str, cast: Cast, path: Path) -> list[Overla
     """Write the take's mouths as the speaker's RGBA patches at `path`; the overlays to use."""
     if len(take.frames) == 0:
         return []
-    fitted, face = cast.actors[speaker], cast.faces[speaker]
-    source = face.crops[np.searchsorted(face.frames, take.frames)]
-    masks = mouth_mask_for(fitted)[None] * clothing_guard(take.crops, source)
+    fitted = cast.actors[speaker]
+    masks = mouth_mask_for(fitted)[None] * clothing_guard(take.crops, take.sources)
     return [
         write_patches(
             path, take.crops, take.matrices, take.frames, masks, cast.frame_shape, cast.frame_rate
